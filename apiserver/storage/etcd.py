@@ -167,7 +167,7 @@ class EtcdBackend:
     async def connected(self, deadline: float) -> Endpoint:
         """An endpoint whose channel is READY, trying each in turn until ``deadline``."""
         loop = asyncio.get_running_loop()
-        delay = 0.05
+        started, delay = loop.time(), 0.05
         while not self.closed:
             for _ in self.endpoints:
                 endpoint = self.endpoints[self._current]
@@ -179,7 +179,7 @@ class EtcdBackend:
                 self._current = (self._current + 1) % len(self.endpoints)
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise self.unavailable("no endpoint answered")
+                raise self.unavailable(f"no endpoint answered in {loop.time() - started:.1f}s")
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.5)
         raise self.unavailable("backend closed")
@@ -199,15 +199,15 @@ class EtcdBackend:
                     continue
                 if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                     raise self.unavailable(f"{endpoint.address}: {code.name}: {e.details()}") from None
-                raise
+                if code is grpc.StatusCode.OUT_OF_RANGE:
+                    raise  # a compacted or future revision: the caller knows which one it asked
+                raise StorageError(f"etcd at {endpoint.address}: {code.name}: {e.details()}") from None
 
     async def _range(self, request: Any) -> Any:
         """A Range, with a read at a compacted or future revision named as such."""
         try:
             return await self._call(lambda kv, t: kv.Range(request, timeout=t), idempotent=True)
-        except grpc.aio.AioRpcError as e:
-            if e.code() is not grpc.StatusCode.OUT_OF_RANGE:
-                raise StorageError(f"etcd range {key_str(request.key)!r}: {e.details()}") from None
+        except grpc.aio.AioRpcError as e:  # OUT_OF_RANGE
             if "compacted" in (e.details() or ""):
                 compacted = await self.compacted_revision()
                 raise CompactedError(request.revision, compacted, key_str(request.key)) from None
@@ -246,8 +246,8 @@ class EtcdBackend:
         request = rpc.RangeRequest(key=_PROBE_KEY, count_only=True, revision=revision)
         try:
             await self._call(lambda kv, t: kv.Range(request, timeout=t), idempotent=True)
-        except grpc.aio.AioRpcError as e:
-            if e.code() is grpc.StatusCode.OUT_OF_RANGE and "compacted" in (e.details() or ""):
+        except grpc.aio.AioRpcError as e:  # OUT_OF_RANGE
+            if "compacted" in (e.details() or ""):
                 return False
             raise StorageError(f"etcd: probing revision {revision}: {e.details()}") from None
         return True
@@ -286,11 +286,8 @@ class EtcdBackend:
         request = rpc.CompactionRequest(revision=revision, physical=False)
         try:
             await self._call(lambda kv, t: kv.Compact(request, timeout=t), idempotent=True)
-        except grpc.aio.AioRpcError as e:
-            details = e.details() or ""
-            if e.code() is not grpc.StatusCode.OUT_OF_RANGE:
-                raise StorageError(f"etcd compact at {revision}: {details}", revision=revision) from None
-            if "future" in details:
+        except grpc.aio.AioRpcError as e:  # OUT_OF_RANGE
+            if "future" in (e.details() or ""):
                 return await self.compact(await self.current_revision())
             return  # "required revision has been compacted": nothing left to forget
         self.note_compacted(revision)
