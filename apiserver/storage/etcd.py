@@ -52,10 +52,13 @@ from .interface import KeyValue, ListResult, WatchBatch
 
 T = TypeVar("T")
 
-#: gRPC channel options: reconnect quickly after etcd comes back (gRPC's default
-#: backoff grows to 120 s), and ping an idle connection so a silently dead peer is
-#: noticed within ~15 s (etcd refuses pings more often than every 5 s).
+#: gRPC channel options: accept responses of any size (a list or a watch catch-up
+#: easily passes gRPC's default 4 MiB; etcd's Go client accepts up to 2 GiB too),
+#: reconnect quickly after etcd comes back (gRPC's default backoff grows to 120 s),
+#: and ping an idle connection so a silently dead peer is noticed within ~15 s
+#: (etcd refuses pings more often than every 5 s).
 CHANNEL_OPTIONS = {
+    "grpc.max_receive_message_length": 2**31 - 1,
     "grpc.initial_reconnect_backoff_ms": 100,
     "grpc.min_reconnect_backoff_ms": 100,
     "grpc.max_reconnect_backoff_ms": 1000,
