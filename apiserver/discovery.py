@@ -348,9 +348,9 @@ async def apis(request: Request) -> Response:
 async def group(request: Request) -> Response:
     """``GET /apis/<group>``."""
     doc = api_group(request.path_params["group"])
-    fmt = negotiate_discovery(request.headers.get("accept"))
     if doc is None:
         return _not_found()
+    fmt = negotiate_discovery(request.headers.get("accept"))
     if fmt not in ("json", "yaml"):
         return status_response(new_not_acceptable(LEGACY_MEDIA_TYPES))
     return _encode(doc, fmt)
