@@ -1,0 +1,91 @@
+"""What every REST handler shares: the resolved request scope and query-option parsing.
+
+Mirrors k8s.io/apiserver/pkg/endpoints/handlers/rest.go (RequestScope, the
+fieldManager / dryRun / fieldValidation options) and the option validation of
+k8s.io/apimachinery/pkg/apis/meta/v1/validation/validation.go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from apimachinery import errors
+from apiserver.requestinfo import RequestInfo
+
+if TYPE_CHECKING:
+    from apiserver.registry.registry import Registry, ResourceEntry
+
+
+@dataclass
+class Scope:
+    """One resolved resource request: where it goes and who asked."""
+
+    request: Request
+    info: RequestInfo
+    entry: ResourceEntry
+    registry: Registry
+
+    @property
+    def store(self) -> Any:
+        return self.entry.store
+
+    @property
+    def namespace(self) -> str:
+        return self.info.namespace if self.entry.namespaced else ""
+
+    def query(self, name: str, default: str = "") -> str:
+        return self.request.query_params.get(name, default)
+
+
+_DRY_RUN_VALUES = ("All",)
+
+
+def dry_run(scope: Scope, body_options: dict[str, Any] | None = None) -> bool:
+    """``dryRun=All`` (query) or ``"dryRun": ["All"]`` (DeleteOptions body)."""
+    values = scope.request.query_params.getlist("dryRun")
+    if body_options and isinstance(body_options.get("dryRun"), list):
+        values = values + [str(v) for v in body_options["dryRun"]]
+    for v in values:
+        if v not in _DRY_RUN_VALUES:
+            raise errors.new_bad_request(f'Invalid dryRun value "{v}": supported values: "All"')
+    return bool(values)
+
+
+def field_manager(scope: Scope, *, required: bool = False) -> str:
+    """``fieldManager``, else the User-Agent up to its first ``/`` (managerOrUserAgent in create.go)."""
+    manager = scope.query("fieldManager")
+    if not manager:
+        if required:
+            raise errors.new_bad_request(
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+            )
+        agent = scope.request.headers.get("user-agent", "")
+        manager = agent.split("/", 1)[0] if agent else "unknown"
+    if len(manager) > 128:
+        raise errors.new_bad_request("fieldManager: Too long: may not be more than 128 bytes")
+    return manager
+
+
+def int_param(scope: Scope, name: str, *, minimum: int = 0) -> int | None:
+    raw = scope.query(name)
+    if raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.new_bad_request(f'invalid value for {name}: "{raw}" is not an integer') from None
+    if value < minimum:
+        raise errors.new_bad_request(f"invalid value for {name}: must be greater than or equal to {minimum}")
+    return value
+
+
+def bool_param(scope: Scope, name: str) -> bool:
+    raw = scope.query(name).lower()
+    if raw in ("", "0", "false"):
+        return False
+    if raw in ("1", "true"):
+        return True
+    raise errors.new_bad_request(f'invalid value for {name}: "{raw}" is not a boolean')

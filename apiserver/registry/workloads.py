@@ -1,0 +1,202 @@
+"""Strategies of the workload kinds: apps/v1 and batch/v1.
+
+Defaults mirror k8s pkg/apis/apps/v1/defaults.go and pkg/apis/batch/v1/defaults.go;
+the status/spec split and generation tracking mirror each kind's
+``pkg/registry/<group>/<kind>/strategy.go``. What they share (a pod template,
+defaulted like a pod spec; a selector; ``generation`` counting spec changes) is the
+:class:`TemplateStrategy` base.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apimachinery import field_errors as fe
+from apimachinery.field_errors import FieldError
+
+from .podspec import default_pod_spec, validate_pod_spec
+from .strategy import Object, Strategy
+
+
+def _rolling(spec: dict[str, Any], key: str, defaults: dict[str, Any]) -> None:
+    strategy = spec.setdefault(key, {})
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        for k, v in defaults.items():
+            ru.setdefault(k, v)
+
+
+class TemplateStrategy(Strategy):
+    """A kind with ``spec.template`` (a pod template) and ``spec.selector``."""
+
+    has_status = True
+    tracks_generation = True
+    needs_selector = True
+    default_restart_policy = "Always"
+
+    def default(self, obj: Object) -> None:
+        spec = obj.setdefault("spec", {})
+        template = spec.setdefault("template", {})
+        if isinstance(template, dict):
+            template.setdefault("metadata", {})
+            pod_spec = template.setdefault("spec", {})
+            if isinstance(pod_spec, dict):
+                pod_spec.setdefault("restartPolicy", self.default_restart_policy)
+                default_pod_spec(pod_spec)
+
+    def initial_status(self, obj: Object) -> Object | None:
+        return {}
+
+    def validate(self, obj: Object) -> list[FieldError]:
+        errs = super().validate(obj)
+        spec = obj.get("spec") or {}
+        template = spec.get("template") or {}
+        errs += validate_pod_spec(template.get("spec"), "spec.template.spec")
+        selector = spec.get("selector")
+        if self.needs_selector:
+            if not selector:
+                errs.append(fe.required("spec.selector", ""))
+            elif isinstance(selector, dict) and selector.get("matchLabels"):
+                labels = (template.get("metadata") or {}).get("labels") or {}
+                if any(labels.get(k) != v for k, v in selector["matchLabels"].items()):
+                    errs.append(
+                        fe.invalid(
+                            "spec.template.metadata.labels",
+                            labels,
+                            "`selector` does not match template `labels`",
+                        )
+                    )
+        replicas = spec.get("replicas")
+        if replicas is not None and (not isinstance(replicas, int) or replicas < 0):
+            errs.append(fe.invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
+        return errs
+
+    def validate_update(self, new: Object, old: Object) -> list[FieldError]:
+        errs = super().validate_update(new, old)
+        if self.needs_selector and (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get(
+            "selector"
+        ):
+            errs.append(
+                fe.invalid("spec.selector", (new.get("spec") or {}).get("selector"), "field is immutable")
+            )
+        return errs
+
+
+class DeploymentStrategy(TemplateStrategy):
+    def default(self, obj: Object) -> None:
+        super().default(obj)
+        spec = obj["spec"]
+        spec.setdefault("replicas", 1)
+        _rolling(spec, "strategy", {"maxUnavailable": "25%", "maxSurge": "25%"})
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+
+
+class ReplicaSetStrategy(TemplateStrategy):
+    def default(self, obj: Object) -> None:
+        super().default(obj)
+        obj["spec"].setdefault("replicas", 1)
+
+    def initial_status(self, obj: Object) -> Object | None:
+        return {"replicas": 0}
+
+
+class StatefulSetStrategy(TemplateStrategy):
+    def default(self, obj: Object) -> None:
+        super().default(obj)
+        spec = obj["spec"]
+        spec.setdefault("replicas", 1)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        _rolling(spec, "updateStrategy", {"partition": 0})
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault(
+            "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
+        )
+
+    def initial_status(self, obj: Object) -> Object | None:
+        return {"replicas": 0, "availableReplicas": 0}
+
+
+class DaemonSetStrategy(TemplateStrategy):
+    def default(self, obj: Object) -> None:
+        super().default(obj)
+        spec = obj["spec"]
+        _rolling(spec, "updateStrategy", {"maxUnavailable": 1, "maxSurge": 0})
+        spec.setdefault("revisionHistoryLimit", 10)
+
+    def initial_status(self, obj: Object) -> Object | None:
+        return {
+            "currentNumberScheduled": 0,
+            "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0,
+            "numberReady": 0,
+        }
+
+
+class JobStrategy(TemplateStrategy):
+    """pkg/registry/batch/job/strategy.go: the selector is generated from the job's uid."""
+
+    needs_selector = False
+    default_restart_policy = "Never"
+
+    def prepare_for_create(self, obj: Object) -> None:
+        super().prepare_for_create(obj)
+        spec = obj.setdefault("spec", {})
+        if not spec.get("manualSelector"):
+            uid = obj["metadata"]["uid"]
+            name = obj["metadata"].get("name", "")
+            labels = {
+                "batch.kubernetes.io/controller-uid": uid,
+                "batch.kubernetes.io/job-name": name,
+                "controller-uid": uid,
+                "job-name": name,
+            }
+            spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+            tmeta = spec.setdefault("template", {}).setdefault("metadata", {})
+            tmeta["labels"] = {**(tmeta.get("labels") or {}), **labels}
+
+    def default(self, obj: Object) -> None:
+        super().default(obj)
+        spec = obj["spec"]
+        if spec.get("completions") is None and spec.get("parallelism") is None:
+            spec["completions"] = 1  # SetDefaults_Job: a plain job runs one pod to completion
+        if spec.get("parallelism") is None:
+            spec["parallelism"] = 1
+        spec.setdefault("backoffLimit", 6)
+        spec.setdefault("completionMode", "NonIndexed")
+        spec.setdefault("suspend", False)
+        spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+
+
+class CronJobStrategy(Strategy):
+    has_status = True
+    tracks_generation = True
+
+    def default(self, obj: Object) -> None:
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("concurrencyPolicy", "Allow")
+        spec.setdefault("suspend", False)
+        spec.setdefault("successfulJobsHistoryLimit", 3)
+        spec.setdefault("failedJobsHistoryLimit", 1)
+        job = spec.setdefault("jobTemplate", {}).setdefault("spec", {})
+        template = job.setdefault("template", {})
+        template.setdefault("metadata", {})
+        pod_spec = template.setdefault("spec", {})
+        if isinstance(pod_spec, dict):
+            pod_spec.setdefault("restartPolicy", "Never")
+            default_pod_spec(pod_spec)
+        job.setdefault("backoffLimit", 6)
+
+    def initial_status(self, obj: Object) -> Object | None:
+        return {}
+
+    def validate(self, obj: Object) -> list[FieldError]:
+        errs = super().validate(obj)
+        spec = obj.get("spec") or {}
+        if not spec.get("schedule"):
+            errs.append(fe.required("spec.schedule", ""))
+        template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+        errs += validate_pod_spec(template.get("spec"), "spec.jobTemplate.spec.template.spec")
+        return errs
