@@ -29,9 +29,10 @@ The semantics are etcd's MVCC:
   Kubernetes ``BOOKMARK`` events).
 
 Keys are strings laid out as kube-apiserver lays them out:
-``/registry/<resource>/<namespace>/<name>`` for the core group and
-``/registry/<group>/<resource>/<namespace>/<name>`` otherwise (no namespace segment
-for cluster-scoped kinds). Values are opaque bytes here (the object's JSON).
+``/registry/<resource>/<namespace>/<name>`` (no namespace segment for cluster-scoped
+kinds). Built-in groups do not add the group (``/registry/deployments/``); a few core
+resources keep historical prefixes (``minions``, ``services/specs``); see
+``apiserver/resources.py``. Values are opaque bytes here (the object's JSON).
 """
 
 from __future__ import annotations
