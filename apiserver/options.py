@@ -25,6 +25,8 @@ class ServerOptions:
     tokens: dict[str, str] = field(default_factory=dict)
     #: Where the CA, serving and admin certificates live (default DATA_DIR/pki).
     pki_dir: Path | None = None
+    #: Also write an admin kubeconfig for this server here (kubeadm's admin.conf).
+    admin_kubeconfig: Path | None = None
 
     @property
     def pki(self) -> Path:
@@ -39,6 +41,7 @@ def parse_args(argv: list[str] | None = None) -> ServerOptions:
     p.add_argument("--storage", default="sqlite", help="sqlite | etcd://HOST:PORT[,HOST:PORT...]")
     p.add_argument("--insecure-http", action="store_true", help="serve plain HTTP without authentication")
     p.add_argument("--token-auth-file", type=Path, help="CSV of token,user lines, as kube-apiserver's")
+    p.add_argument("--admin-kubeconfig", type=Path, help="write an admin kubeconfig for this server here")
     a = p.parse_args(argv)
     tokens: dict[str, str] = {}
     if a.token_auth_file:
@@ -53,4 +56,5 @@ def parse_args(argv: list[str] | None = None) -> ServerOptions:
         storage=a.storage,
         insecure_http=a.insecure_http,
         tokens=tokens,
+        admin_kubeconfig=a.admin_kubeconfig,
     )

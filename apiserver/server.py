@@ -1,0 +1,81 @@
+"""Secure serving: TLS with client certificates, HTTP/2 and HTTP/1.1, graceful shutdown.
+
+Mirrors k8s.io/apiserver/pkg/server/secure_serving.go (``SecureServingInfo.Serve``) with
+Hypercorn as the HTTP server. What it sets up is what kube-apiserver's flags say:
+
+    --tls-cert-file / --tls-private-key-file   DATA_DIR/pki/apiserver.{crt,key}
+    --client-ca-file                           DATA_DIR/pki/ca.crt; a client *may* present a
+                                               certificate (Go: VerifyClientCertIfGiven,
+                                               OpenSSL: CERT_OPTIONAL); one that the CA did
+                                               not sign fails the TLS handshake
+    ALPN "h2", "http/1.1"                      kubectl speaks HTTP/2; upgrades (exec,
+                                               port-forward) need HTTP/1.1
+
+and then the handler chain starts with authentication (apiserver/auth.py). On SIGINT or
+SIGTERM (or when ``shutdown_trigger`` returns) Hypercorn stops accepting, gives open
+requests ``GRACEFUL_TIMEOUT`` seconds to finish (watches are cut after that and clients
+re-watch), then runs the app's lifespan shutdown.
+
+The client certificate reaches authentication through the ASGI TLS extension, which
+Hypercorn 0.18 does not fill in; apiserver/hypercorn_patches.py closes that gap (and a
+crash of its HTTP/2 code) - the only places we reach into Hypercorn's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+from starlette.types import ASGIApp
+
+from apiserver import hypercorn_patches
+from apiserver.auth import AuthenticationMiddleware
+from apiserver.options import ServerOptions
+from apiserver.pki import PKI, ensure_pki
+
+#: Seconds open requests (and watches) get to finish once shutdown starts.
+GRACEFUL_TIMEOUT = 5.0
+
+
+def hypercorn_config(options: ServerOptions, pki: PKI | None) -> Config:
+    """Hypercorn's configuration for ``options``; ``pki=None`` serves plain http."""
+    config = Config()
+    host = options.bind_address
+    config.bind = [f"[{host}]:{options.port}" if ":" in host else f"{host}:{options.port}"]
+    config.accesslog = None  # one line per request is too much for watches and kubelets
+    # Hypercorn's own messages go through the standard logging tree like ours.
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = GRACEFUL_TIMEOUT
+    if pki is not None:
+        config.certfile = str(pki.serving_cert)
+        config.keyfile = str(pki.serving_key)
+        config.ca_certs = str(pki.ca_cert)
+        config.verify_mode = ssl.CERT_OPTIONAL
+        config.alpn_protocols = ["h2", "http/1.1"]
+    return config
+
+
+async def serve(
+    options: ServerOptions,
+    app: ASGIApp,
+    *,
+    shutdown_trigger: Callable[[], Awaitable[Any]] | None = None,
+) -> None:
+    """Serve ``app`` behind authentication until SIGINT/SIGTERM or ``shutdown_trigger``.
+
+    Creates the PKI on first start (``ensure_pki``) unless ``options.insecure_http``.
+    """
+    pki = None if options.insecure_http else await asyncio.to_thread(ensure_pki, options.pki)
+    authenticated = AuthenticationMiddleware(app, tokens=options.tokens, insecure=options.insecure_http)
+    hypercorn_patches.install()
+    await hypercorn_serve(
+        authenticated,  # type: ignore[arg-type]
+        hypercorn_config(options, pki),
+        shutdown_trigger=shutdown_trigger,
+        mode="asgi",
+    )
