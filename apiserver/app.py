@@ -37,11 +37,12 @@ from apiserver.handlers import delete as delete_handlers
 from apiserver.handlers import get as get_handlers
 from apiserver.handlers import patch as patch_handlers
 from apiserver.handlers import subresources, watch, write
-from apiserver.handlers.common import Scope
+from apiserver.handlers.common import FALSE_VALUES, Scope
 from apiserver.options import ServerOptions
 from apiserver.registry.registry import Registry
 from apiserver.serialization import status_response
 from apiserver.storage import open_backend
+from apiserver.storage.compactor import run_compactor
 from apiserver.storage.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
 
 def _resolve(request: Request, registry: Registry) -> Scope:
     """URL → Scope, or the 404/405 the real server gives for a URL it does not serve."""
-    watch_param = request.query_params.get("watch", "").lower() in ("true", "1")
+    watch_param = request.query_params.get("watch", "").lower() not in FALSE_VALUES
     info = requestinfo.parse(request.method, request.url.path, watch_param)
     if info is None:
         raise errors.new_generic_server_response(404)
@@ -147,14 +148,16 @@ def create_app(options: ServerOptions) -> Starlette:
         options.data_dir.mkdir(parents=True, exist_ok=True)
         backend = open_backend(options.storage, options.data_dir)
         await backend.start()
-        registry = Registry(ObjectStore(backend))
+        registry = Registry(ObjectStore(backend), watch_cache_size=options.watch_cache_size)
         await registry.start()
         await ensure_default_objects(registry, options)
         state["registry"] = registry
+        compactor = asyncio.create_task(run_compactor(backend, options.compaction_interval))
         log.info("API server ready on %s:%d (storage: %s)", options.bind_address, options.port, backend.name)
         try:
             yield
         finally:
+            compactor.cancel()
             state.pop("registry", None)
             await registry.stop()
             await backend.close()

@@ -25,6 +25,10 @@ class ServerOptions:
     tokens: dict[str, str] = field(default_factory=dict)
     #: Where the CA, serving and admin certificates live (default DATA_DIR/pki).
     pki_dir: Path | None = None
+    #: Events each watch cache keeps for watches that resume from a resourceVersion.
+    watch_cache_size: int = 10_000
+    #: Seconds between storage compactions (kube-apiserver --etcd-compaction-interval); 0 = never.
+    compaction_interval: float = 300.0
     #: Also write an admin kubeconfig for this server here (kubeadm's admin.conf).
     admin_kubeconfig: Path | None = None
 
@@ -42,6 +46,10 @@ def parse_args(argv: list[str] | None = None) -> ServerOptions:
     p.add_argument("--insecure-http", action="store_true", help="serve plain HTTP without authentication")
     p.add_argument("--token-auth-file", type=Path, help="CSV of token,user lines, as kube-apiserver's")
     p.add_argument("--admin-kubeconfig", type=Path, help="write an admin kubeconfig for this server here")
+    p.add_argument("--watch-cache-size", type=int, default=10_000, help="events kept per watch cache")
+    p.add_argument(
+        "--etcd-compaction-interval", type=float, default=300.0, help="seconds between compactions (0: never)"
+    )
     a = p.parse_args(argv)
     tokens: dict[str, str] = {}
     if a.token_auth_file:
@@ -57,4 +65,6 @@ def parse_args(argv: list[str] | None = None) -> ServerOptions:
         insecure_http=a.insecure_http,
         tokens=tokens,
         admin_kubeconfig=a.admin_kubeconfig,
+        watch_cache_size=a.watch_cache_size,
+        compaction_interval=a.etcd_compaction_interval,
     )

@@ -62,8 +62,8 @@ def decode_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as e:
         msg = str(e)
-        if "recursion" in msg.lower():
-            msg = "the object is nested too deeply"
+        if "recursion" in msg.lower() or "depth" in msg.lower():
+            msg = f"the object is nested too deeply ({msg})"
         raise errors.new_bad_request(f"error decoding JSON body: {msg}") from None
 
 

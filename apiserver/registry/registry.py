@@ -44,7 +44,7 @@ class ResourceEntry:
 class Registry:
     """Every served resource's store, keyed by (group, version, resource)."""
 
-    def __init__(self, storage: ObjectStore) -> None:
+    def __init__(self, storage: ObjectStore, *, watch_cache_size: int = 10_000) -> None:
         self.storage = storage
         self.entries: dict[tuple[str, str, str], ResourceEntry] = {}
         self._cachers: dict[str, Cacher] = {}
@@ -62,7 +62,7 @@ class Registry:
             )
             cacher = self._cachers.get(info.storage_prefix)
             if cacher is None:
-                cacher = Cacher(storage, info.storage_prefix)
+                cacher = Cacher(storage, info.storage_prefix, history=watch_cache_size)
                 self._cachers[info.storage_prefix] = cacher
             status = StatusStrategy(strategy) if info.subresource("status") else None
             self.entries[(info.group, info.version, info.resource)] = ResourceEntry(
@@ -78,8 +78,10 @@ class Registry:
                 return entry
         return None
 
-    async def start(self) -> None:
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start every watch cache and wait until each holds its initial list."""
         await asyncio.gather(*(c.start() for c in self._cachers.values()))
+        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in self._cachers.values())), timeout)
 
     async def stop(self) -> None:
         await asyncio.gather(*(c.stop() for c in self._cachers.values()), return_exceptions=True)

@@ -31,6 +31,7 @@ from apimachinery.meta import format_time, generate_name, now
 from apiserver.storage import errors as serr
 from apiserver.storage.store import ObjectStore, Preconditions
 
+from .canonical import canonicalize_times
 from .strategy import Object, Strategy
 
 FINALIZER_ORPHAN = "orphan"
@@ -60,6 +61,7 @@ class RegistryStore:
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
         self.strategy = strategy
         self.storage = storage
+        self.version = api_version.rsplit("/", 1)[-1]
         self.gr = GroupResource(group, resource)
         self.gk = GroupKind(group, kind)
 
@@ -116,6 +118,7 @@ class RegistryStore:
 
     def _before_create(self, obj: Object, namespace: str) -> None:
         """rest.BeforeCreate: system fields, strategy hooks, validation."""
+        canonicalize_times(obj, self.group, self.version, self.kind)
         meta = obj["metadata"]
         if self.namespaced:
             meta["namespace"] = namespace
@@ -218,6 +221,7 @@ class RegistryStore:
 
     def _before_update(self, new: Object, old: Object, strategy: Strategy) -> None:
         """rest.BeforeUpdate: keep system fields, strategy hooks, validation."""
+        canonicalize_times(new, self.group, self.version, self.kind)
         meta, old_meta = new["metadata"], old["metadata"]
         if self.namespaced:
             meta["namespace"] = old_meta.get("namespace")

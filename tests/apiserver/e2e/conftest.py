@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -42,10 +43,14 @@ class Server:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(HOME=str(self.home), KUBECACHEDIR=str(self.home / "cache"), KUBECONFIG=str(self.kubeconfig))
+        env.update(
+            HOME=str(self.home), KUBECACHEDIR=str(self.home / "cache"), KUBECONFIG=str(self.kubeconfig)
+        )
         return env
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real kubectl; ``check`` raises with its stderr on a non-zero exit."""
         result = subprocess.run(
             ["kubectl", *args], capture_output=True, text=True, env=self.env(), input=input, timeout=timeout
@@ -57,8 +62,27 @@ class Server:
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
 
+    def http(self) -> Any:
+        """An httpx client authenticated with the admin certificate, for raw requests."""
+        import base64
+
+        import httpx
+        import yaml
+
+        cfg = yaml.safe_load(self.kubeconfig.read_text())
+        user = cfg["users"][0]["user"]
+        pem = self.home / "admin.pem"
+        pem.write_bytes(
+            base64.b64decode(user["client-certificate-data"]) + base64.b64decode(user["client-key-data"])
+        )
+        ca = self.home / "ca.pem"
+        ca.write_bytes(base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"]))
+        tls = ssl.create_default_context(cafile=str(ca))
+        tls.load_cert_chain(str(pem))
+        return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=tls, timeout=30)
+
     def api_client(self) -> Any:
-        from kubernetes import client, config
+        from kubernetes import config
 
         return config.new_client_from_config(config_file=str(self.kubeconfig))
 
@@ -74,15 +98,19 @@ def start_server(tmp: Path, storage: str) -> Server:
     kubeconfig = tmp / "kubeconfig"
     home = tmp / "home"
     home.mkdir(parents=True, exist_ok=True)
-    log = open(tmp / "apiserver.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(tmp / "apiserver.log", "wb")
     cmd = [sys.executable, "-m", "apiserver", "--data-dir", str(data_dir), "--port", str(port)]
     cmd += ["--admin-kubeconfig", str(kubeconfig), "--storage", storage]
+    # The real default watch cache size, so "too old resourceVersion" is reachable in tests.
+    cmd += ["--watch-cache-size", "100"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     server = Server(port, data_dir, kubeconfig, home, proc, storage)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"apiserver exited {proc.returncode}: {(tmp / 'apiserver.log').read_text()[-3000:]}")
+            raise RuntimeError(
+                f"apiserver exited {proc.returncode}: {(tmp / 'apiserver.log').read_text()[-3000:]}"
+            )
         if kubeconfig.exists():
             r = server.kubectl("get", "--raw", "/readyz", check=False, timeout=10)
             if r.returncode == 0 and r.stdout.strip() == "ok":
@@ -123,6 +151,9 @@ def ns(server: Server) -> Iterator[str]:
     """A fresh namespace per test (deleting it needs the namespace controller, so it is left)."""
     name = f"t{next(_counter)}-{os.getpid() % 1000}"
     server.kubectl(
-        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
     )
     yield name

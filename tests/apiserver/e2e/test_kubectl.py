@@ -67,7 +67,10 @@ def test_create_from_file_then_already_exists(server: Server, ns: str) -> None:
     assert server.kubectl("create", "-n", ns, "-f", "-", input=manifest).stdout.strip() == "pod/web created"
     again = server.kubectl("create", "-n", ns, "-f", "-", input=manifest, check=False)
     assert again.returncode == 1
-    assert 'Error from server (AlreadyExists): error when creating "STDIN": pods "web" already exists' in again.stderr
+    assert (
+        'Error from server (AlreadyExists): error when creating "STDIN": pods "web" already exists'
+        in again.stderr
+    )
 
 
 def test_label_and_annotate_overwrite(server: Server, ns: str) -> None:
@@ -138,7 +141,10 @@ def test_wait_for_delete(server: Server, ns: str) -> None:
 def test_api_resources_and_explain(server: Server) -> None:
     out = server.kubectl("api-resources").stdout
     assert any(line.split()[:5] == ["pods", "po", "v1", "true", "Pod"] for line in out.splitlines())
-    assert any(line.split()[:5] == ["deployments", "deploy", "apps/v1", "true", "Deployment"] for line in out.splitlines())
+    assert any(
+        line.split()[:5] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+        for line in out.splitlines()
+    )
     explained = server.kubectl("explain", "pods.spec.containers.image").stdout
     assert "KIND:       Pod" in explained
     assert "FIELD: image <string>" in explained
@@ -154,28 +160,52 @@ def test_invalid_object_gets_422_with_causes(server: Server, ns: str) -> None:
     bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}}
     r = server.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(bad), check=False)
     assert r.returncode == 1
-    assert 'The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain' in r.stderr
+    assert (
+        'The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain'
+        in r.stderr
+    )
 
 
 def test_default_namespace_may_not_be_deleted(server: Server) -> None:
     r = server.kubectl("delete", "namespace", "default", "--wait=false", check=False)
     assert r.returncode == 1
-    assert 'Error from server (Forbidden): namespaces "default" is forbidden: this namespace may not be deleted' in r.stderr
+    assert (
+        'Error from server (Forbidden): namespaces "default" is forbidden: this namespace may not be deleted'
+        in r.stderr
+    )
 
 
 def test_apply_creates_configures_unchanged(server: Server, ns: str) -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1", "b": "2"}}
-    assert server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm)).stdout.strip() == "configmap/cfg created"
-    assert server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm)).stdout.strip() == "configmap/cfg unchanged"
+    assert (
+        server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm)).stdout.strip()
+        == "configmap/cfg created"
+    )
+    assert (
+        server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm)).stdout.strip()
+        == "configmap/cfg unchanged"
+    )
     cm["data"] = {"a": "2"}
-    assert server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm)).stdout.strip() == "configmap/cfg configured"
+    assert (
+        server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm)).stdout.strip()
+        == "configmap/cfg configured"
+    )
     assert server.kubectl_json("get", "configmap", "cfg", "-n", ns)["data"] == {"a": "2"}
 
 
 def test_wrong_token_is_401(server: Server) -> None:
     r = subprocess.run(
-        ["kubectl", "--kubeconfig", "/dev/null", "-s", f"https://127.0.0.1:{server.port}", "--insecure-skip-tls-verify",
-         "--token=not-a-valid-token", "get", "pods"],
+        [
+            "kubectl",
+            "--kubeconfig",
+            "/dev/null",
+            "-s",
+            f"https://127.0.0.1:{server.port}",
+            "--insecure-skip-tls-verify",
+            "--token=not-a-valid-token",
+            "get",
+            "pods",
+        ],
         capture_output=True,
         text=True,
         env={**server.env(), "KUBECONFIG": ""},
@@ -184,4 +214,7 @@ def test_wrong_token_is_401(server: Server) -> None:
     )
     assert r.returncode == 1
     # As against a real cluster: discovery is refused first, and kubectl says so.
-    assert "error: You must be logged in to the server (the server has asked for the client to provide credentials)" in r.stderr
+    assert (
+        "error: You must be logged in to the server (the server has asked for the client to provide credentials)"
+        in r.stderr
+    )
