@@ -157,3 +157,15 @@ async def test_early_answers_to_http2_uploads_keep_the_connection(
         after = await c.get(f"{server.url}/whoami", headers={"Authorization": "Bearer s3cret"})
     assert [r.status_code for r in responses] == [401 if not headers else 405] * 3
     assert after.status_code == 200
+
+
+@pytest.mark.parametrize("size", [10, 100_000], ids=["small", "several-frames"])
+async def test_request_bodies_arrive_whole_over_http2(server: Server, size: int) -> None:
+    """A request's HEADERS and DATA often arrive in one read: none of it may be dropped."""
+    async with httpx.AsyncClient(verify=client_context(server.pki), http2=True) as c:
+        uploads = [
+            c.post(f"{server.url}/echo", content=b"x" * size, headers={"Authorization": "Bearer s3cret"})
+            for _ in range(5)
+        ]
+        responses = await asyncio.gather(*uploads)
+    assert [r.json() for r in responses] == [{"bytes": size}] * 5

@@ -43,12 +43,23 @@ async def version(request: Request) -> JSONResponse:
     return JSONResponse(VERSION)
 
 
+async def echo(request: Request) -> JSONResponse:
+    return JSONResponse({"bytes": len(await request.body())})
+
+
 async def readyz(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
 def whoami_app() -> Starlette:
-    return Starlette(routes=[Route("/whoami", whoami), Route("/version", version), Route("/readyz", readyz)])
+    return Starlette(
+        routes=[
+            Route("/whoami", whoami),
+            Route("/version", version),
+            Route("/readyz", readyz),
+            Route("/echo", echo, methods=["POST"]),
+        ]
+    )
 
 
 def free_port() -> int:
