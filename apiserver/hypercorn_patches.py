@@ -83,11 +83,12 @@ class LateBodyTolerantH2Protocol(H2Protocol):
     """Hypercorn's HTTP/2 protocol, ignoring request data for streams already answered."""
 
     async def _handle_events(self, events: list[h2.events.Event]) -> None:
-        # One at a time: an earlier event of the same batch may open the stream (a
-        # request's HEADERS and first DATA often arrive together) or close it.
+        # One event at a time: an earlier event of the same batch may open the stream
+        # (HEADERS and the first DATA often arrive in one read) or close it.
         for event in events:
             if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
                 self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                await self._flush()  # send the WINDOW_UPDATE now: the client may be waiting on it
             else:
                 await super()._handle_events([event])
 
