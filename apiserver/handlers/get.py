@@ -49,6 +49,8 @@ async def list_(scope: Scope) -> Response:
     accept = negotiate(scope.request)
     opts = parse_list_options(scope, watch=False)
     page = await list_page(scope, opts)
+    decode = scope.store.codec.from_storage
+    page.items = [decode(item) for item in page.items]
     meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
     if page.continue_token:
         meta["continue"] = page.continue_token

@@ -29,6 +29,7 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors
 from apiserver import tables
+from apiserver.registry.conversion import Codec
 from apiserver.serialization import JSON, negotiate
 from apiserver.storage import errors as serr
 from apiserver.storage.cache_watcher import Watcher
@@ -78,6 +79,15 @@ async def watch(scope: Scope) -> Response:
         if accept.table
         else _object_encoder(info.kind, info.api_version)
     )
+    decode = store.codec.from_storage
+    if type(store.codec).from_storage is not Codec.from_storage:
+        plain = encode
+
+        def encode(ev: ObjectEvent) -> bytes:
+            if ev.type != "BOOKMARK":
+                ev = ObjectEvent(ev.type, decode(ev.object), ev.revision, ev.prev_object)
+            return plain(ev)  # type: ignore[no-any-return,unused-ignore]
+
     return StreamingResponse(_stream(watcher, timeout, encode), media_type=JSON)
 
 

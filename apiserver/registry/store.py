@@ -32,6 +32,7 @@ from apiserver.storage import errors as serr
 from apiserver.storage.store import ObjectStore, Preconditions
 
 from .canonical import canonicalize_times
+from .conversion import codec_for
 from .strategy import Object, Strategy
 
 FINALIZER_ORPHAN = "orphan"
@@ -63,6 +64,8 @@ class RegistryStore:
         self.storage = storage
         self.version = api_version.rsplit("/", 1)[-1]
         self.gr = GroupResource(group, resource)
+        #: Converts between this resource's version and the one its storage holds.
+        self.codec = codec_for(group, resource)
         self.gk = GroupKind(group, kind)
 
     # --- keys -------------------------------------------------------------------
@@ -93,7 +96,7 @@ class RegistryStore:
     # --- read ---------------------------------------------------------------------
     async def get(self, namespace: str, name: str) -> Object:
         try:
-            return await self.storage.get(self.key(namespace, name))
+            return self.codec.from_storage(await self.storage.get(self.key(namespace, name)))
         except serr.StorageError as e:
             raise self.translate(e, name) from None
 
@@ -107,7 +110,10 @@ class RegistryStore:
             return obj
         for _attempt in range(8 if meta.pop("_generated", False) else 1):
             try:
-                return await self.storage.create(self.key(namespace, meta["name"]), obj)
+                stored = await self.storage.create(
+                    self.key(namespace, meta["name"]), self.codec.to_storage(obj)
+                )
+                return self.codec.from_storage(stored)
             except serr.KeyExistsError:
                 if not meta.get("generateName") or _attempt == 7:
                     raise self.translate(serr.KeyExistsError(""), meta["name"]) from None
@@ -199,16 +205,21 @@ class RegistryStore:
             self._before_update(desired, current, strategy)
             return desired
 
+        async def attempt_in_storage_version(stored: Object | None) -> Object:
+            current = self.codec.from_storage(stored) if stored is not None else None
+            return self.codec.to_storage(await attempt(current))
+
         try:
             if dry_run:
                 try:
-                    current: Object | None = await self.storage.get(key)
+                    current: Object | None = self.codec.from_storage(await self.storage.get(key))
                 except serr.KeyNotFoundError:
                     current = None
                 return await attempt(current), created
-            out = await self.storage.guaranteed_update(key, attempt, ignore_not_found=True)
+            out = await self.storage.guaranteed_update(key, attempt_in_storage_version, ignore_not_found=True)
         except serr.StorageError as e:
             raise self.translate(e, name) from None
+        out = self.codec.from_storage(out)
         meta = out["metadata"]
         if (
             meta.get("deletionTimestamp")
@@ -264,12 +275,12 @@ class RegistryStore:
 
         if grace == 0 and not finalizers:
             if dry_run:
-                return current, False
+                return self.codec.from_storage(current), False
             try:
                 deleted = await self.storage.delete(key, preconditions=preconditions)
             except serr.StorageError as e:
                 raise self.translate(e, name) from None
-            return deleted, False
+            return self.codec.from_storage(deleted), False
 
         def mark(obj: Object | None) -> Object:
             if obj is None:
@@ -287,12 +298,12 @@ class RegistryStore:
             return obj
 
         if dry_run:
-            return mark(copy.deepcopy(current)), True
+            return self.codec.from_storage(mark(copy.deepcopy(current))), True
         try:
             out = await self.storage.guaranteed_update(key, mark)
         except serr.StorageError as e:
             raise self.translate(e, name) from None
-        return out, True
+        return self.codec.from_storage(out), True
 
     async def _remove(self, namespace: str, name: str, obj: Object) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
 from .conftest import Server
 
@@ -193,7 +194,7 @@ def test_apply_creates_configures_unchanged(server: Server, ns: str) -> None:
     assert server.kubectl_json("get", "configmap", "cfg", "-n", ns)["data"] == {"a": "2"}
 
 
-def test_wrong_token_is_401(server: Server) -> None:
+def test_wrong_token_is_401(server: Server, tmp_path: Path) -> None:
     r = subprocess.run(
         [
             "kubectl",
@@ -208,7 +209,8 @@ def test_wrong_token_is_401(server: Server) -> None:
         ],
         capture_output=True,
         text=True,
-        env={**server.env(), "KUBECONFIG": ""},
+        # An empty discovery cache: kubectl's first request (discovery) is the refused one.
+        env={**server.env(), "KUBECONFIG": "", "KUBECACHEDIR": str(tmp_path / "cache")},
         timeout=30,
         stdin=subprocess.DEVNULL,
     )
