@@ -36,7 +36,7 @@ def parse_mode(value: str) -> str:
         return "Warn"
     if value not in MODES:
         raise errors.new_bad_request(
-            f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{value}"'  # noqa: B907
+            f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got "{value}"'
         )
     return value
 
