@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python -m openapi.generate [SOURCE] [OUTPUT]
 
-SOURCE defaults to ``/work/shared/openapi/kubernetes-swagger-v2.json`` (the
+SOURCE defaults to ``../shared/openapi/kubernetes-swagger-v2.json`` beside the repository (the
 document a real kube-apiserver publishes at ``/openapi/v2``), OUTPUT to
 ``openapi/swagger.json`` beside this script. The output keeps, for every
 resource in ``apiserver/resources.py``:
@@ -45,7 +45,8 @@ import orjson
 from apiserver import resources
 from apiserver.discovery import VERSION_INFO
 
-SOURCE = Path("/work/shared/openapi/kubernetes-swagger-v2.json")
+#: ../shared beside the repository, as the developers' and CI's checkouts have it.
+SOURCE = Path(__file__).resolve().parents[2] / "shared" / "openapi" / "kubernetes-swagger-v2.json"
 OUTPUT = Path(__file__).with_name("swagger.json")
 UNSERVED_MEDIA_TYPES = {"application/cbor", "application/apply-patch+cbor"}
 
