@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apimachinery import errors
+from apiserver.printers import check_include_object
 
 #: kube-apiserver's --max-request-body-bytes default (3 MiB); larger bodies get 413.
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -134,7 +135,10 @@ def negotiate(request: Request) -> Accept:
     always followed by JSON) gets JSON; an Accept with nothing we can produce is 406.
     """
     header = request.headers.get("accept", "")
-    include = request.query_params.get("includeObject", "Metadata") or "Metadata"
+    try:
+        include = check_include_object(request.query_params.get("includeObject", ""))
+    except ValueError as e:
+        raise errors.new_bad_request(str(e)) from None
     if not header.strip():
         return Accept(include_object=include)
     ok = False

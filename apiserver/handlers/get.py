@@ -24,7 +24,7 @@ from typing import Any
 from starlette.responses import Response
 
 from apimachinery import errors
-from apiserver import tables
+from apiserver import printers
 from apiserver.serialization import Accept, json_response, negotiate
 from apiserver.storage import errors as serr
 from apiserver.storage.store import InvalidContinueError, ListPage
@@ -111,7 +111,7 @@ async def list_page(scope: Scope, opts: ListOptions) -> ListPage:
 
 
 def to_table(scope: Scope, accept: Accept, items: list[Object], list_meta: dict[str, Any]) -> dict[str, Any]:
-    return tables.to_table(
+    return printers.to_table(
         scope.entry.info.resource,
         items,
         include_object=accept.include_object,

@@ -28,7 +28,7 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors
-from apiserver import tables
+from apiserver import printers
 from apiserver.registry.conversion import Codec
 from apiserver.serialization import JSON, negotiate
 from apiserver.storage import errors as serr
@@ -136,7 +136,7 @@ def _table_encoder(resource: str, include_object: str, api_version: str) -> Any:
                 "rows": None,
             }
         else:
-            obj = tables.to_table(
+            obj = printers.to_table(
                 resource,
                 [ev.object],
                 include_object=include_object,

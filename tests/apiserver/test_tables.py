@@ -1,4 +1,4 @@
-"""Tests for server-side printing (apiserver/printers, entry point apiserver/tables.py).
+"""Tests for server-side printing (apiserver/printers, the package apiserver/printers).
 
 Cases are taken from upstream's tables where they exist:
 ``k8s.io/apimachinery/pkg/util/duration/duration_test.go`` and
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from apiserver.printers import column_definitions, table_row_event, to_table, translate_timestamp_since
 from apiserver.printers.core import format_endpoints, make_port_string, service_external_ip
 from apiserver.printers.format import format_label_selector, human_duration, label_selector_string
-from apiserver.tables import column_definitions, table_row_event, to_table, translate_timestamp_since
 
 NOW = datetime(2025, 1, 15, 12, 0, 0, tzinfo=UTC)
 
