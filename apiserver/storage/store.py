@@ -96,7 +96,18 @@ def decode(key: str, value: bytes, revision: int) -> Object:
         raise CorruptValueError(f"stored value at {key} is not valid JSON: {e}", key=key) from None
     if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
         raise CorruptValueError(f"stored value at {key} is not a Kubernetes object", key=key)
-    obj["metadata"]["resourceVersion"] = str(revision)
+    meta = obj["metadata"]
+    name, namespace = meta.get("name"), meta.get("namespace")
+    # Keys are <prefix>[<namespace>/]<name>: an object stored under another key is not ours.
+    if not isinstance(name, str) or not key.endswith("/" + name) or (
+        namespace and not key.endswith(f"/{namespace}/{name}")
+    ):
+        raise CorruptValueError(
+            f"stored object at {key} is {namespace or ''}/{name}: the key is outside the "
+            "/registry/<resource>/[<namespace>/]<name> layout",
+            key=key,
+        )
+    meta["resourceVersion"] = str(revision)
     return obj
 
 
