@@ -51,13 +51,14 @@ AFTER_IN_RANGE = (
     f"SELECT {EVENT_COLUMNS} WHERE kv.id >= ? AND kv.id <= ? AND +kv.name >= ? {{end}} ORDER BY kv.id LIMIT ?"
 )
 # compactSQL: rows superseded at or before R, and tombstones at or before R but never
-# the newest row (its id is what the next revision counts from). Rows at or before
-# the previous compaction are gone already, so only (previous, R] is scanned.
+# the newest row (its id is what the next revision counts from). Rows before the
+# previous compaction P are gone already, so only [P, R] is scanned (P itself: the
+# newest row may have been a tombstone that P had to keep).
 COMPACT = """
 DELETE FROM kine WHERE id IN (
     SELECT prev_revision FROM kine WHERE id > ? AND id <= ? AND prev_revision != 0
     UNION
-    SELECT id FROM kine WHERE id > ? AND id <= ? AND deleted != 0 AND id < (SELECT MAX(id) FROM kine))
+    SELECT id FROM kine WHERE id >= ? AND id <= ? AND deleted != 0 AND id < (SELECT MAX(id) FROM kine))
 """
 SET_COMPACT_REVISION = "INSERT OR REPLACE INTO kine_meta (key, value) VALUES ('compact_rev', ?)"
 
@@ -97,8 +98,11 @@ def as_text(v: object) -> str:
 
 
 def row_kv(row: tuple[object, ...]) -> KeyValue:
-    rev = as_int(row[0])
-    return KeyValue(as_text(row[1]), as_bytes(row[6]), rev if row[2] else as_int(row[4]), rev)
+    rid, name, created, _deleted, create_rev, _prev_rev, value = row[:7]
+    if type(rid) is int and type(name) is str and type(value) is bytes and type(create_rev) is int:
+        return KeyValue(name, value, rid if created else create_rev, rid)  # the usual, fast path
+    rev = as_int(rid)
+    return KeyValue(as_text(name), as_bytes(value), rev if created else as_int(create_rev), rev)
 
 
 def row_event(row: tuple[object, ...]) -> Event:

@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from apiserver.storage.errors import CompactedError, ConflictError, KeyExistsError, UnavailableError
+from apiserver.storage.errors import (
+    CompactedError,
+    ConflictError,
+    KeyExistsError,
+    StorageError,
+    UnavailableError,
+)
 from apiserver.storage.interface import Event, EventType, WatchBatch
 from apiserver.storage.sqlite import SqliteBackend
 
@@ -183,6 +189,22 @@ async def test_compaction_never_moves_the_revision_back(tmp_path: Path) -> None:
     b = await opened(tmp_path / "state.db")  # and after a restart
     try:
         assert await b.create("/registry/c", b"1") == r2 + 2
+        await b.delete("/registry/c")
+        await b.compact(r2 + 3)  # only the live key and the newest row (a tombstone) remain
+        rows = sqlite3.connect(tmp_path / "state.db").execute("SELECT id FROM kine ORDER BY id").fetchall()
+        assert rows == [(r2 + 1,), (r2 + 3,)]
+    finally:
+        await b.close()
+
+
+async def test_a_read_at_a_future_revision_is_an_error(tmp_path: Path) -> None:
+    b = await opened(tmp_path / "state.db")
+    try:
+        rev = await b.create("/registry/a", b"1")
+        with pytest.raises(StorageError, match="future revision"):
+            await b.list("/registry/", revision=rev + 1)
+        with pytest.raises(StorageError, match="future revision"):
+            await b.get("/registry/a", revision=rev + 1)
     finally:
         await b.close()
 
