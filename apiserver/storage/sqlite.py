@@ -295,6 +295,8 @@ class SqliteBackend:
     def _commit(self) -> None:
         """Apply every queued write in one transaction, then answer and notify in order."""
         batch, self._queue = self._queue, []
+        if not batch:
+            return  # close() committed it already
         applied: list[tuple[_Write, Event]] = []
         failed: list[tuple[_Write, StorageError]] = []
         try:
