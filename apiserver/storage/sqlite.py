@@ -26,7 +26,8 @@ changes an old one. The row ``id`` *is* the etcd revision::
 * A watch from revision R is the rows with ``id >= R`` in id order, one event each;
   the previous value is the row ``prev_revision`` points at.
 * Compacting at R deletes every row superseded at or before R (the ``prev_revision``
-  of each row ``<= R``) and every tombstone ``<= R``, and records R in ``kine_meta``.
+  of each row ``<= R``) and every tombstone ``<= R`` but the newest row, and records
+  R in ``kine_meta``.
   A row newer than R therefore always keeps its previous row, which is what lets a
   watch read previous values by joining on ``prev_revision``.
 
