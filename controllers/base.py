@@ -7,9 +7,9 @@ A controller subclass declares
   object maps to the keys this controller manages (its own key by default; a pod maps
   to its controlling ReplicaSet's key, for instance);
 * ``reconcile(key)``: read current state from the shared caches, act, and return
-  ``None`` (done), or a :class:`Result` asking to be called again after a delay (for a
-  deadline: a Job's activeDeadlineSeconds, a CronJob's next schedule). Raising an
-  exception retries the key with exponential backoff.
+  ``None`` (done), or a :class:`~client.reconcile.Result` asking to be called again
+  after a delay (for a deadline: a Job's activeDeadlineSeconds, a CronJob's next
+  schedule). Raising an exception retries the key with exponential backoff.
 
 The manager (manager.py) owns the informers and the workqueues; a controller only
 sees a :class:`Context`: the REST client, the shared informers (``ctx.informer(gvr)``)
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from client.informer import SharedInformer
+from client.reconcile import Result
 from client.rest import GVR, RESTClient
 from controllers.util import Obj
 
@@ -46,13 +47,6 @@ JOBS = GVR("batch", "v1", "jobs")
 CRONJOBS = GVR("batch", "v1", "cronjobs")
 LEASES = GVR("coordination.k8s.io", "v1", "leases")
 ENDPOINTSLICES = GVR("discovery.k8s.io", "v1", "endpointslices")
-
-
-@dataclass(frozen=True)
-class Result:
-    """Reconcile again after ``requeue_after`` seconds (controller-runtime's ``Result``)."""
-
-    requeue_after: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,17 @@ def max_revision(rss: Sequence[Obj]) -> int:
     return max((revision(rs) for rs in rss), default=0)
 
 
+def drop_nulls(value: Any) -> Any:
+    """JSON ``null`` and a missing field are the same Go zero value (``creationTimestamp: null``)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
 def template_without_hash(template: Obj) -> Obj:
-    t = copy(template)
+    t: Obj = drop_nulls(template)
     labels = (t.get("metadata") or {}).get("labels")
     if labels:
         labels.pop(POD_TEMPLATE_HASH, None)
@@ -108,7 +117,7 @@ def new_rs_object(d: Obj, old_rss: Sequence[Obj], all_rss: Sequence[Obj]) -> Obj
     """The ReplicaSet to create for the Deployment's current template."""
     spec = d.get("spec") or {}
     collision = (d.get("status") or {}).get("collisionCount")
-    template = copy(spec.get("template") or {})
+    template = drop_nulls(spec.get("template") or {})
     pod_hash = compute_hash(template, collision)
     template.setdefault("metadata", {}).setdefault("labels", {})[POD_TEMPLATE_HASH] = pod_hash
     selector = copy(spec.get("selector") or {})

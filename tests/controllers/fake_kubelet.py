@@ -1,0 +1,263 @@
+"""A fake kubelet for controller tests and the benchmark: simulated nodes, no containers.
+
+``python -m tests.controllers.fake_kubelet --kubeconfig K --nodes n1,n2``
+
+* registers each node (a Node object whose ``Ready`` condition is True) and keeps its
+  Lease in ``kube-node-lease`` renewed every ``--lease-renew`` seconds, as a kubelet's
+  heartbeat does (stop the process and the leases expire: node lifecycle tests);
+* plays the scheduler too when there is none: an unbound pod is bound round-robin
+  to one of its nodes through ``pods/binding``;
+* marks every pod bound to its nodes ``Running`` with ``Ready=True`` through
+  ``pods/status`` (``--fail-image X``: containers with image X exit 1 instead, so the
+  pod is ``Failed``; ``--succeed-image X``: exit 0, ``Succeeded``, for Jobs);
+* finishes graceful deletion: a pod with a ``deletionTimestamp`` is deleted with
+  grace period 0, as a kubelet does once its containers are stopped.
+
+It reacts to a pod informer (no polling), with a few concurrent workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import logging
+from typing import Any
+
+from apimachinery import errors
+from apimachinery.meta import now, now_micro, object_key
+from client.cache import final_state
+from client.informer import SharedInformer
+from client.rest import GVR, RESTClient
+
+PODS = GVR("", "v1", "pods")
+NODES = GVR("", "v1", "nodes")
+LEASES = GVR("coordination.k8s.io", "v1", "leases")
+log = logging.getLogger("fake-kubelet")
+
+
+def node_object(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "type": "fake"}},
+        "spec": {},
+    }
+
+
+def node_status() -> dict[str, Any]:
+    t = now()
+    info = dict.fromkeys(
+        [
+            "architecture",
+            "bootID",
+            "containerRuntimeVersion",
+            "kernelVersion",
+            "kubeProxyVersion",
+            "machineID",
+            "operatingSystem",
+            "osImage",
+            "systemUUID",
+        ],
+        "",
+    )
+    info["kubeletVersion"] = "v1.32.0-fake"
+    return {
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "KubeletReady",
+                "message": "kubelet is posting ready status",
+                "lastHeartbeatTime": t,
+                "lastTransitionTime": t,
+            }
+        ],
+        "capacity": {"cpu": "1000", "memory": "1000Gi", "pods": "10000"},
+        "allocatable": {"cpu": "1000", "memory": "1000Gi", "pods": "10000"},
+        "nodeInfo": info,
+        "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+    }
+
+
+def pod_status(pod: dict[str, Any], phase: str, exit_code: int | None) -> dict[str, Any]:
+    t = now()
+    ready = "True" if phase == "Running" else "False"
+    statuses = []
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        state: dict[str, Any] = {"running": {"startedAt": t}}
+        if exit_code is not None:
+            reason = "Completed" if exit_code == 0 else "Error"
+            state = {"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": t, "finishedAt": t}}
+        statuses.append(
+            {
+                "name": c["name"],
+                "image": c.get("image", ""),
+                "imageID": "",
+                "ready": ready == "True",
+                "restartCount": 0,
+                "started": exit_code is None,
+                "state": state,
+            }
+        )
+    return {
+        "phase": phase,
+        "hostIP": "10.0.0.1",
+        "podIP": "10.244.0.1",
+        "startTime": t,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": t},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": t},
+            {"type": "ContainersReady", "status": ready, "lastTransitionTime": t},
+            {"type": "Ready", "status": ready, "lastTransitionTime": t},
+        ],
+        "containerStatuses": statuses,
+    }
+
+
+class FakeKubelet:
+    def __init__(
+        self,
+        rest: RESTClient,
+        nodes: list[str],
+        *,
+        lease_renew: float = 10.0,
+        fail_image: str = "",
+        succeed_image: str = "",
+        workers: int = 16,
+        bind: bool = True,
+    ) -> None:
+        self.rest = rest
+        self.nodes = nodes
+        self.lease_renew = lease_renew
+        self.fail_image = fail_image
+        self.succeed_image = succeed_image
+        self.workers = workers
+        self.bind = bind
+        self._next_node = itertools.cycle(nodes)
+        self.pods = SharedInformer.for_resource(rest, PODS)
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+
+    def _enqueue(self, obj: Any) -> None:
+        key = object_key(final_state(obj))
+        if key not in self._queued:
+            self._queued.add(key)
+            self.queue.put_nowait(key)
+
+    async def register(self) -> None:
+        for name in self.nodes:
+            try:
+                await self.rest.create(NODES, node_object(name))
+            except errors.StatusError as err:
+                if not errors.is_already_exists(err):
+                    raise
+            await self.rest.patch(NODES, name, {"status": node_status()}, subresource="status")
+            await self._renew(name)
+
+    async def _renew(self, name: str) -> None:
+        spec = {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": now_micro()}
+        try:
+            await self.rest.patch(LEASES, name, {"spec": spec}, namespace="kube-node-lease")
+        except errors.StatusError as err:
+            if not errors.is_not_found(err):
+                raise
+            lease = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": name},
+                "spec": spec,
+            }
+            await self.rest.create(LEASES, lease, namespace="kube-node-lease")
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_renew)
+            for name in self.nodes:
+                try:
+                    await self._renew(name)
+                except Exception:
+                    log.exception("lease renew %s", name)
+
+    async def _work(self) -> None:
+        while True:
+            key = await self.queue.get()
+            self._queued.discard(key)
+            pod = self.pods.indexer.get(key)
+            if pod is None:
+                continue
+            try:
+                await self._sync(pod)
+            except errors.StatusError as err:
+                if not (errors.is_not_found(err) or errors.is_conflict(err)):
+                    log.warning("%s: %s", key, err)
+            except Exception:
+                log.exception("%s", key)
+
+    async def _sync(self, pod: dict[str, Any]) -> None:
+        meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+        ns, name = meta.get("namespace", ""), meta["name"]
+        node = spec.get("nodeName", "")
+        if meta.get("deletionTimestamp"):
+            if not node or node in self.nodes:
+                await self.rest.delete(PODS, name, namespace=ns, grace_period_seconds=0)
+            return
+        if not node:
+            if self.bind and not spec.get("schedulerName", "default-scheduler").startswith("none"):
+                target = next(self._next_node)
+                binding = {
+                    "apiVersion": "v1",
+                    "kind": "Binding",
+                    "metadata": {"name": name},
+                    "target": {"kind": "Node", "name": target},
+                }
+                await self.rest.create(PODS, binding, namespace=ns, name=name, subresource="binding")
+            return
+        if node not in self.nodes or status.get("phase") in ("Running", "Succeeded", "Failed"):
+            return
+        images = {c.get("image", "") for c in spec.get("containers") or []}
+        if self.fail_image and self.fail_image in images:
+            new = pod_status(pod, "Failed", 1)
+        elif self.succeed_image and self.succeed_image in images:
+            new = pod_status(pod, "Succeeded", 0)
+        else:
+            new = pod_status(pod, "Running", None)
+        await self.rest.patch(PODS, name, {"status": new}, namespace=ns, subresource="status")
+
+    async def run(self) -> None:
+        await self.register()
+        self.pods.add_event_handler(self._enqueue, lambda _old, new: self._enqueue(new), None)
+        tasks = [asyncio.create_task(self.pods.run()), asyncio.create_task(self._heartbeat())]
+        tasks += [asyncio.create_task(self._work()) for _ in range(self.workers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with RESTClient.from_kubeconfig(args.kubeconfig, user_agent="fake-kubelet") as rest:
+        kubelet = FakeKubelet(
+            rest,
+            args.nodes.split(","),
+            lease_renew=args.lease_renew,
+            fail_image=args.fail_image,
+            succeed_image=args.succeed_image,
+        )
+        await kubelet.run()
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--nodes", default="node1")
+    p.add_argument("--lease-renew", type=float, default=10.0)
+    p.add_argument("--fail-image", default="")
+    p.add_argument("--succeed-image", default="")
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(p.parse_args()))
