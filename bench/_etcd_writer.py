@@ -21,7 +21,7 @@ async def _write(endpoint: str, prefix: str, total: int, rate: float) -> dict[in
     import aetcd
     from aetcd import rpc
 
-    from ._common import pod
+    from ._common import NAMESPACE, pod
     from ._fanout import paced
 
     host, port = endpoint.rsplit(":", 1)
@@ -29,7 +29,7 @@ async def _write(endpoint: str, prefix: str, total: int, rate: float) -> dict[in
         await client.connect()
 
         async def put(n: int) -> int:
-            key = f"{prefix}fanout/p{n % 100}".encode()
+            key = f"{prefix}{NAMESPACE}/p{n % 100}".encode()
             resp = await client.kvstub.Put(
                 rpc.PutRequest(key=key, value=orjson.dumps(pod(n % 100, n // 100)))
             )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from apiserver.storage.cacher import Cacher
 from apiserver.storage.store import Object, ObjectEvent, ObjectStore
 
-from ._common import pod
+from ._common import NAMESPACE, pod
 
 
 @dataclass
@@ -76,7 +76,7 @@ def pod_writer(store: ObjectStore, prefix: str) -> Callable[[int], Awaitable[int
 
     async def write(n: int) -> int:
         i, gen = n % 100, n // 100
-        key = f"{prefix}fanout/p{i}"
+        key = f"{prefix}{NAMESPACE}/p{i}"  # the layout: <prefix><namespace>/<name>
         new = pod(i, gen)
         if gen == 0:
             obj = await store.create(key, new)

@@ -176,7 +176,7 @@ class Cacher:
         start_key, revision = "", 0
         while True:
             page = await self._backend.list(
-                self.prefix, start_key=start_key, limit=_LIST_PAGE, revision=revision
+                self.prefix, start_key=start_key, limit=_LIST_PAGE, revision=revision, count=False
             )
             kvs.extend(page.kvs)
             revision = page.revision

@@ -303,9 +303,11 @@ class EtcdBackend:
         return kv, revision or int(resp.header.revision)
 
     async def list(
-        self, prefix: str, *, start_key: str = "", limit: int = 0, revision: int = 0
+        self, prefix: str, *, start_key: str = "", limit: int = 0, revision: int = 0, count: bool = True
     ) -> ListResult:
         """One ``Range`` over ``[max(prefix, start_key), prefix_end(prefix))``.
+
+        etcd counts the range as part of every Range, so ``count`` changes nothing here.
 
         As in etcd3/store.go GetList: the returned revision is the one asked for, or
         the header revision of this read when none was (pin it for the next page).

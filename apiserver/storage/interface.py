@@ -148,11 +148,13 @@ class Backend(Protocol):
         """
 
     async def list(
-        self, prefix: str, *, start_key: str = "", limit: int = 0, revision: int = 0
+        self, prefix: str, *, start_key: str = "", limit: int = 0, revision: int = 0, count: bool = True
     ) -> ListResult:
         """Keys ``>= max(prefix, start_key)`` that start with ``prefix``, in key order, at ``revision``.
 
-        ``limit`` 0 means all. ``revision`` 0 means now.
+        ``limit`` 0 means all. ``revision`` 0 means now. ``count=False`` says the caller
+        does not need ``ListResult.count`` (a backend for which counting costs a scan may
+        then leave it 0; ``more`` must still be right).
         """
 
     def watch(self, prefix: str, start_revision: int) -> AsyncIterator[WatchBatch]:

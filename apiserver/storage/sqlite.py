@@ -257,7 +257,7 @@ class SqliteBackend:
         return sql.row_kv(row), rev
 
     async def list(
-        self, prefix: str, *, start_key: str = "", limit: int = 0, revision: int = 0
+        self, prefix: str, *, start_key: str = "", limit: int = 0, revision: int = 0, count: bool = True
     ) -> ListResult:
         end = sql.prefix_end(prefix)
         live = sql.LIVE_IN_RANGE.format(end="" if end is None else "AND kv.name < ?")
@@ -265,12 +265,17 @@ class SqliteBackend:
         with self._sqlite_errors() as db:
             rev = self._read_revision(db, revision)
             args = (lo, rev, rev) if end is None else (lo, end, rev, rev)
-            rows = db.execute(f"SELECT {sql.COLUMNS} {live} ORDER BY kv.name LIMIT ?", (*args, limit or -1))
-            kvs = [sql.row_kv(r) for r in rows]
-            count = len(kvs)
-            if limit and count == limit:  # a full page: count the rest of the range
-                count = sql.scalar(db, f"SELECT COUNT(*) {live}", args)
-        return ListResult(kvs, rev, more=count > len(kvs), count=count)
+            # One row past the page says whether there is more, without counting the rest.
+            fetch = limit + 1 if limit else -1
+            rows = db.execute(
+                f"SELECT {sql.COLUMNS} {live} ORDER BY kv.name LIMIT ?", (*args, fetch)
+            ).fetchall()
+            more = bool(limit) and len(rows) > limit
+            kvs = [sql.row_kv(r) for r in (rows[:limit] if more else rows)]
+            total = len(kvs)
+            if more and count:  # counting the rest of the range is a scan: only when asked
+                total = sql.scalar(db, f"SELECT COUNT(*) {live}", args)
+        return ListResult(kvs, rev, more=more, count=total if (count or not more) else 0)
 
     # --- writes: queued, then applied and committed together once per loop turn ----
 

@@ -99,8 +99,10 @@ def decode(key: str, value: bytes, revision: int) -> Object:
     meta = obj["metadata"]
     name, namespace = meta.get("name"), meta.get("namespace")
     # Keys are <prefix>[<namespace>/]<name>: an object stored under another key is not ours.
-    if not isinstance(name, str) or not key.endswith("/" + name) or (
-        namespace and not key.endswith(f"/{namespace}/{name}")
+    if (
+        not isinstance(name, str)
+        or not key.endswith("/" + name)
+        or (namespace and not key.endswith(f"/{namespace}/{name}"))
     ):
         raise CorruptValueError(
             f"stored object at {key} is {namespace or ''}/{name}: the key is outside the "
@@ -123,15 +125,23 @@ def encode(obj: Object) -> bytes:
 # --- continue tokens (storage/continue.go) ----------------------------------------
 
 
-def encode_continue(next_key: str, prefix: str, revision: int) -> str:
+def encode_continue(next_key: str, prefix: str, revision: int, remaining: int | None = None) -> str:
+    """The token: upstream's ``{"v", "rv", "start"}``, plus ``rem``, the items left after it.
+
+    Clients treat the token as opaque. ``rem`` lets later pages report
+    ``remainingItemCount`` without counting the range again: every page reads the
+    same snapshot, so what remains is the first page's count minus what was served.
+    """
     if not next_key.startswith(prefix):
         raise StorageError(f"unable to encode next field: the key {next_key!r} is not under {prefix!r}")
-    token = {"v": "meta.k8s.io/v1", "rv": revision, "start": next_key[len(prefix) :]}
+    token: dict[str, object] = {"v": "meta.k8s.io/v1", "rv": revision, "start": next_key[len(prefix) :]}
+    if remaining is not None:
+        token["rem"] = remaining
     return base64.urlsafe_b64encode(orjson.dumps(token)).rstrip(b"=").decode()
 
 
-def decode_continue(token: str, prefix: str) -> tuple[str, int]:
-    """Return ``(start_key, revision)``; messages follow storage/continue.go."""
+def decode_continue(token: str, prefix: str) -> tuple[str, int, int | None]:
+    """Return ``(start_key, revision, remaining)``; messages follow storage/continue.go."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = orjson.loads(raw)
@@ -150,7 +160,8 @@ def decode_continue(token: str, prefix: str) -> tuple[str, int]:
         )
     if start.startswith("/") or ".." in start.split("/"):
         raise InvalidContinueError("continue key is not valid: start key is not a valid path")
-    return prefix + start, rv
+    remaining = data.get("rem")
+    return prefix + start, rv, remaining if isinstance(remaining, int) and remaining >= 0 else None
 
 
 # --- watch event translation (etcd3/watcher.go, cacher.go) -------------------------
@@ -225,13 +236,18 @@ class ObjectStore:
         token after a bounded number of rounds), as etcd3/store.go GetList does.
         """
         start_key = prefix
+        known_remaining: int | None = None
         if continue_token:
-            start_key, revision = decode_continue(continue_token, prefix)
+            start_key, revision, known_remaining = decode_continue(continue_token, prefix)
         items: list[Object] = []
         read_rev = revision
         page_limit = limit if predicate is None or not limit else min(limit * 2, 10_000)
+        # remainingItemCount needs the size of the range: count it once, on the first page.
+        count = bool(limit) and predicate is None and known_remaining is None
         for _ in range(_MAX_FILTER_ROUNDS):
-            res = await self.backend.list(prefix, start_key=start_key, limit=page_limit, revision=read_rev)
+            res = await self.backend.list(
+                prefix, start_key=start_key, limit=page_limit, revision=read_rev, count=count
+            )
             read_rev = res.revision
             for i, kv in enumerate(res.kvs):
                 obj = decode(kv.key, kv.value, kv.mod_revision)
@@ -240,9 +256,12 @@ class ObjectStore:
                     if limit and len(items) >= limit:
                         if not (res.more or i < len(res.kvs) - 1):
                             return ListPage(items, read_rev)
-                        token = encode_continue(kv.key + "\x00", prefix, read_rev)
-                        # res.count counts keys from start_key at read_rev; i + 1 consumed.
-                        remaining = res.count - (i + 1) if predicate is None else None
+                        # Keys left after this one, in this snapshot.
+                        remaining = None
+                        if predicate is None:
+                            before = known_remaining if known_remaining is not None else res.count
+                            remaining = before - (i + 1)
+                        token = encode_continue(kv.key + "\x00", prefix, read_rev, remaining)
                         return ListPage(items, read_rev, token, remaining)
             if not limit or not res.more or not res.kvs:
                 return ListPage(items, read_rev)
