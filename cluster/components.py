@@ -63,5 +63,13 @@ APISERVER = Component(
     critical=True,
 )
 
+SCHEDULER = Component(
+    name="scheduler",
+    module="scheduler",
+    # One scheduler per cluster here, but it still takes the kube-system/kube-scheduler
+    # Lease, as kube-scheduler does under kubeadm (--leader-elect=true).
+    args=lambda c: ["--kubeconfig", str(c.kubeconfig), "--leader-elect=true"],
+)
+
 #: Started in this order once the API server is ready; stopped in reverse.
-COMPONENTS: list[Component] = []
+COMPONENTS: list[Component] = [SCHEDULER]

@@ -48,5 +48,6 @@ def fit_error_message(num_all_nodes: int, diagnosis: Diagnosis) -> str:
         if histogram:
             message += f" {', '.join(histogram)}."
     if diagnosis.post_filter_msg:
-        message += f" {diagnosis.post_filter_msg}."
+        # The preemption message is itself a full sentence: one period, not two.
+        message += f" {diagnosis.post_filter_msg.rstrip('.')}."
     return message
