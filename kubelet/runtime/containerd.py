@@ -198,11 +198,15 @@ class Containerd:
                 self._proc.kill()
                 self._proc.wait(5)
         if kill_shims:
-            for pid in self.shim_pids():
+            shims = self.shim_pids()
+            for pid in shims:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+            deadline = time.monotonic() + 5
+            while any(_alive(pid) for pid in shims) and time.monotonic() < deadline:
+                time.sleep(0.02)
         self._proc = None
 
     def unmount_all(self) -> None:
@@ -213,3 +217,11 @@ class Containerd:
             points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
         for point in sorted(points, key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def _alive(pid: int) -> bool:
+    """Still running (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

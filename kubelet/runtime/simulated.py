@@ -21,7 +21,8 @@ pod annotations, documented in ``simulated_behaviour.py``. Other knobs:
 * images: every pull succeeds except for names matching ``missing_images`` (a regex),
   which fail like an unreachable registry, so ``ErrImagePull`` paths are testable;
 * pod IPs: handed out from the node's ``pod_cidr`` (skipping the gateway, ``.1``) and
-  returned on stop; host-network sandboxes have none, as with containerd;
+  returned on stop to the back of the line, so, as with CNI's host-local IPAM, a
+  freed address is not handed out again at once; host-network sandboxes have none;
 * ``inject_error(method, exc)``: the next call of ``method`` raises ``exc`` (as the fake's
   ``InjectError``), for the kubelet's error paths.
 
@@ -380,7 +381,9 @@ class SimulatedRuntime:
     async def attach(self, request: rt.AttachRequest) -> rt.StreamEndpoint:
         c = self._container(request.container_id)
         lines = self.read_container_log(c.id, rt.LogOptions(tail=0, follow=True))
-        return rt.StreamEndpoint(session=ExecSession.following(lines, self._exit_code_when_done(c)))
+        session = ExecSession.following(lines, self._exit_code_when_done(c))
+        await asyncio.sleep(0)  # let the follower take its place at the end of the log
+        return rt.StreamEndpoint(session=session)
 
     def _exit_code_when_done(self, c: _Container) -> Callable[[], Awaitable[int]]:
         async def wait() -> int:
