@@ -81,6 +81,9 @@ class Controller:
         self.ctx = ctx
         self.options = options
 
+    async def setup(self) -> None:
+        """Anything to learn before ``watches()`` (the GC discovers resources here)."""
+
     def watches(self) -> list[Watch]:
         raise NotImplementedError
 

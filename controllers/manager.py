@@ -114,7 +114,9 @@ class Manager:
         inf = self.informers.get(gvr)
         if inf is None:
             inf = SharedInformer.for_resource(
-                self.client, gvr, indexers={"owner": index_by_owner_uid, "node": index_by_node_name}
+                self.client,
+                gvr,
+                indexers={"owner": index_by_owner_uid, "node": index_by_node_name, "uid": index_by_uid},
             )
             self.informers[gvr] = inf
         return inf
@@ -140,6 +142,7 @@ class Manager:
     async def run_controllers(self) -> None:
         """Start every informer and controller; run until cancelled."""
         for name, controller in self.controllers.items():
+            await controller.setup()
             self.runners[name] = self._wire(name, controller)
         loop = asyncio.get_running_loop()
         tasks = [inf.start() for inf in self.informers.values()]
@@ -171,6 +174,11 @@ class Manager:
 
     def metrics(self) -> dict[str, dict[str, Any]]:
         return {name: runner.metrics() for name, runner in self.runners.items()}
+
+
+def index_by_uid(obj: Obj) -> list[str]:
+    uid = (obj.get("metadata") or {}).get("uid")
+    return [uid] if uid else []
 
 
 def _handlers(
