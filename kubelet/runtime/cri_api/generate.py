@@ -18,6 +18,12 @@ older than the protoc that produced it (``ValidateProtobufRuntimeVersion``). The
 messages only use the ``builder`` API that protobuf has had since 4.21, so we drop
 that check and the code imports on the project's whole range (protobuf>=4.25,<8).
 
+The checked-in modules were generated with grpcio-tools 1.85.1 (protoc 35.1) from the
+compiled form: the ``FileDescriptorProto`` embedded in the ``cri_api/v1/api_pb2.py`` of
+the PyPI package ``container-runtime-interface-api`` 2.0.1 (its v1 API, without
+gogoproto), saved as a ``.pb`` file. Generating from upstream's ``api.proto`` text gives
+the same messages plus whatever newer releases added.
+
 Usage (needs ``pip install grpcio-tools`` somewhere on PYTHONPATH; build-time only)::
 
     python -m kubelet.runtime.cri_api.generate path/to/api.proto   # or api.pb
