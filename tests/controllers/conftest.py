@@ -53,9 +53,11 @@ class Cluster:
     def start_controllers(self, name: str = "controllers", *extra: str) -> subprocess.Popen[bytes]:
         return self.start(name, "-m", "controllers", "--kubeconfig", str(self.server.kubeconfig), *extra)
 
-    def start_kubelet(self, nodes: str = "node1,node2", *extra: str) -> subprocess.Popen[bytes]:
+    def start_kubelet(
+        self, nodes: str = "node1,node2", *extra: str, name: str = "kubelet"
+    ) -> subprocess.Popen[bytes]:
         return self.start(
-            "kubelet",
+            name,
             "-m",
             "tests.controllers.fake_kubelet",
             "--kubeconfig",
