@@ -11,7 +11,7 @@ Content-Type                                      algorithm
 ``application/json-patch+json``                   RFC 6902 operations (jsonpatch)
 ``application/merge-patch+json``                  RFC 7386 merge (``null`` deletes)
 ``application/strategic-merge-patch+json``        merge with list merge keys (``apiserver/patch``)
-``application/apply-patch+yaml``                  server-side apply (``apiserver/patch``)
+``application/apply-patch+yaml``                  server-side apply (``handlers/apply.py``)
 ================================================  =================================
 """
 
@@ -26,6 +26,7 @@ from starlette.responses import Response
 from apimachinery import errors, field_errors
 from apiserver.serialization import decode_json, json_response, media_type, read_body
 
+from .apply import apply_patch
 from .common import Scope, dry_run, field_manager
 
 Object = dict[str, Any]
@@ -91,7 +92,7 @@ def patcher(content_type: str, body: bytes, scope: Scope) -> Any:
             raise errors.new_bad_request("a strategic merge patch must be a JSON object")
         gvk = (scope.entry.info.group, scope.entry.info.version, scope.entry.info.kind)
         return lambda current: strategic.apply(current, doc, gvk)
-    if content_type == APPLY_PATCH:
+    if content_type == APPLY_PATCH:  # only the object and its status take an apply (see apply.py)
         raise errors.new_unsupported_media_type(PATCH_TYPES[:3])
     raise errors.new_unsupported_media_type(PATCH_TYPES)
 
@@ -107,10 +108,13 @@ async def patch(scope: Scope) -> Response:
             "",
             [field_errors.forbidden("force", "may not be specified for non-apply patch")],
         )
+    if content_type == APPLY_PATCH:
+        return await apply_patch(scope, body)
     apply = patcher(content_type, body, scope)
     dry = dry_run(scope)
-    field_manager(scope)
-    strategy = scope.entry.status_strategy if scope.info.subresource == "status" else None
+    manager = field_manager(scope)
+    subresource = "status" if scope.info.subresource == "status" else ""
+    strategy = scope.entry.status_strategy if subresource else None
     info = scope.entry.info
 
     def compute(current: Object | None) -> Object:
@@ -122,6 +126,12 @@ async def patch(scope: Scope) -> Response:
         return patched
 
     out, _ = await scope.store.update(
-        scope.namespace, scope.info.name, compute, strategy=strategy, dry_run=dry
+        scope.namespace,
+        scope.info.name,
+        compute,
+        strategy=strategy,
+        dry_run=dry,
+        manager=manager,
+        subresource=subresource,
     )
     return json_response(out)

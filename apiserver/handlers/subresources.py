@@ -24,7 +24,7 @@ from apimachinery.meta import now
 from apiserver.serialization import decode_object, json_response, media_type, read_body
 from apiserver.storage import errors as serr
 
-from .common import Scope, dry_run
+from .common import Scope, dry_run, field_manager
 from .patch import PATCH_TYPES, patcher
 from .write import check_type
 
@@ -93,7 +93,14 @@ async def scale(scope: Scope) -> Response:
         current["metadata"].pop("resourceVersion", None)
         return current
 
-    out, _ = await store.update(scope.namespace, name, compute, dry_run=dry_run(scope))
+    out, _ = await store.update(
+        scope.namespace,
+        name,
+        compute,
+        dry_run=dry_run(scope),
+        manager=field_manager(scope),
+        subresource="scale",
+    )
     return json_response(to_scale(out))
 
 

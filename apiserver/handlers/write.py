@@ -55,10 +55,10 @@ async def create(scope: Scope) -> Response:
     check_type(scope, obj)
     _check_namespace(scope, obj)
     dry = dry_run(scope)
-    field_manager(scope)
+    manager = field_manager(scope)
     if scope.entry.namespaced:
         await admit_namespace(scope, obj["metadata"].get("name") or obj["metadata"].get("generateName", ""))
-    out = await scope.store.create(obj, scope.namespace, dry_run=dry)
+    out = await scope.store.create(obj, scope.namespace, dry_run=dry, manager=manager)
     return json_response(out, 201)
 
 
@@ -67,9 +67,16 @@ async def update(scope: Scope) -> Response:
     check_type(scope, obj)
     _check_namespace(scope, obj)
     dry = dry_run(scope)
-    field_manager(scope)
-    strategy = scope.entry.status_strategy if scope.info.subresource == "status" else None
+    manager = field_manager(scope)
+    subresource = "status" if scope.info.subresource == "status" else ""
+    strategy = scope.entry.status_strategy if subresource else None
     out, created = await scope.store.update(
-        scope.namespace, scope.info.name, lambda _current: obj, strategy=strategy, dry_run=dry
+        scope.namespace,
+        scope.info.name,
+        lambda _current: obj,
+        strategy=strategy,
+        dry_run=dry,
+        manager=manager,
+        subresource=subresource,
     )
     return json_response(out, 201 if created else 200)

@@ -12,6 +12,11 @@ The life of a write, as upstream:
    generation), the strategy's ``prepare_for_*`` and ``default``, validation (422).
 2. Storage: ``create`` (409 AlreadyExists) or ``guaranteed_update`` (retry on a lost
    compare-and-swap; 409 Conflict only when the client pinned a resourceVersion).
+   With a ``manager`` (the handlers pass ``fieldManager`` or the User-Agent),
+   ``metadata.managedFields`` is brought up to date after defaulting, so the
+   writer owns what it changed, defaults included (:mod:`apiserver.managedfields`;
+   upstream the handlers call the FieldManager). Server-side apply computes
+   ownership itself and passes no manager.
 3. Deletion is a state machine: graceful deletion and finalizers first set
    ``deletionTimestamp`` (an update), the object leaves storage only when its grace
    period is 0 and no finalizer remains.
@@ -28,6 +33,7 @@ from typing import Any
 from apimachinery import errors, field_errors
 from apimachinery.errors import GroupKind, GroupResource
 from apimachinery.meta import format_time, generate_name, now
+from apiserver.managedfields import Target, track_create, track_update
 from apiserver.storage import errors as serr
 from apiserver.storage.store import ObjectStore, Preconditions
 
@@ -101,9 +107,11 @@ class RegistryStore:
             raise self.translate(e, name) from None
 
     # --- create -------------------------------------------------------------------
-    async def create(self, obj: Object, namespace: str, *, dry_run: bool = False) -> Object:
+    async def create(
+        self, obj: Object, namespace: str, *, dry_run: bool = False, manager: str | None = None
+    ) -> Object:
         meta = obj.setdefault("metadata", {})
-        self._before_create(obj, namespace)
+        self._before_create(obj, namespace, manager)
         await self.strategy.allocate(obj, self.storage, self.prefix)
         if dry_run:
             meta.setdefault("uid", str(uuid.uuid4()))
@@ -122,8 +130,8 @@ class RegistryStore:
                 raise self.translate(e, meta.get("name", "")) from None
         raise errors.new_internal_error("unreachable")  # pragma: no cover
 
-    def _before_create(self, obj: Object, namespace: str) -> None:
-        """rest.BeforeCreate: system fields, strategy hooks, validation."""
+    def _before_create(self, obj: Object, namespace: str, manager: str | None = None) -> None:
+        """rest.BeforeCreate: system fields, strategy hooks, validation; then field ownership."""
         canonicalize_times(obj, self.group, self.version, self.kind)
         meta = obj["metadata"]
         if self.namespaced:
@@ -144,6 +152,8 @@ class RegistryStore:
         errs = self.strategy.validate(obj)
         if errs:
             raise errors.new_invalid(self.gk, meta.get("name", ""), errs)
+        if manager is not None:
+            track_create(obj, manager, self._target(""))
         if generated:
             meta["_generated"] = True
 
@@ -157,8 +167,13 @@ class RegistryStore:
         strategy: Strategy | None = None,
         dry_run: bool = False,
         force_allow_create: bool = False,
+        manager: str | None = None,
+        subresource: str = "",
     ) -> tuple[Object, bool]:
         """Read-modify-write. ``compute(current)`` returns the desired object.
+
+        ``manager`` records the write in managedFields, as an update through
+        ``subresource`` ("status", "scale" or "" for the object itself).
 
         Returns ``(object, created)``. The compare-and-swap is retried on conflicts,
         except when the desired object pins a different ``metadata.resourceVersion``
@@ -186,7 +201,7 @@ class RegistryStore:
                     raise errors.new_not_found(self.gr, name)
                 created = True
                 meta["name"] = name
-                self._before_create(desired, namespace)
+                self._before_create(desired, namespace, manager)
                 meta.pop("_generated", None)
                 return desired
             rv = meta.get("resourceVersion")
@@ -203,6 +218,8 @@ class RegistryStore:
                     [field_errors.invalid("metadata.resourceVersion", 0, "must be specified for an update")],
                 )
             self._before_update(desired, current, strategy)
+            if manager is not None:
+                track_update(current, desired, manager, self._target(subresource))
             return desired
 
         async def attempt_in_storage_version(stored: Object | None) -> Object:
@@ -229,6 +246,9 @@ class RegistryStore:
             # store.go Update → ShouldDeleteDuringUpdate: the last finalizer went away.
             await self._remove(namespace, name, out)
         return out, created
+
+    def _target(self, subresource: str) -> Target:
+        return Target(self.group, self.version, self.kind, subresource)
 
     def _before_update(self, new: Object, old: Object, strategy: Strategy) -> None:
         """rest.BeforeUpdate: keep system fields, strategy hooks, validation."""
