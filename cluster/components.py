@@ -71,5 +71,13 @@ SCHEDULER = Component(
     args=lambda c: ["--kubeconfig", str(c.kubeconfig), "--leader-elect=true"],
 )
 
+CONTROLLER_MANAGER = Component(
+    name="controller-manager",
+    module="controllers",
+    # Like kube-controller-manager under kubeadm: every controller, holding the
+    # kube-system/kube-controller-manager Lease (--leader-elect=true).
+    args=lambda c: ["--kubeconfig", str(c.kubeconfig), "--leader-elect=true"],
+)
+
 #: Started in this order once the API server is ready; stopped in reverse.
-COMPONENTS: list[Component] = [SCHEDULER]
+COMPONENTS: list[Component] = [SCHEDULER, CONTROLLER_MANAGER]

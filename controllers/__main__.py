@@ -22,7 +22,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m controllers", description=__doc__.splitlines()[0])
     p.add_argument("--kubeconfig", required=True, help="kubeconfig to reach the API server")
     p.add_argument("--controllers", default="*", help=f"'*', or some of: {','.join(all_controllers())}")
-    p.add_argument("--leader-elect", action="store_true", help="run only while holding the leader Lease")
+    p.add_argument(
+        "--leader-elect",
+        nargs="?",
+        const=True,
+        default=False,
+        type=lambda v: v.lower() in ("true", "1", "yes"),
+        help="run only while holding the leader Lease (--leader-elect or --leader-elect=true)",
+    )
     p.add_argument("--leader-elect-lease-duration", type=int, default=15)
     p.add_argument("--leader-elect-renew-deadline", type=float, default=10.0)
     p.add_argument("--leader-elect-retry-period", type=float, default=2.0)
