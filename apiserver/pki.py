@@ -9,6 +9,12 @@ cmd/kubeadm/app/util/pkiutil/pki_helpers.go): on first start we create, in
                                    CA, valid for every name a client may dial (see ``serving_sans``)
     admin.crt, admin.key           a client certificate "CN=kubernetes-admin, O=system:masters",
                                    the identity kubeadm embeds in admin.conf
+    apiserver-kubelet-client.{crt,key}  the API server's client certificate towards kubelets
+                                   (logs, exec, port-forward), "CN=kube-apiserver-kubelet-client,
+                                   O=system:masters" (kube-apiserver --kubelet-client-certificate)
+
+A kubelet's serving certificate is signed by the same CA (``issue_kubelet_serving``), so
+the API server can check it is talking to the node it meant to reach.
 
 Why one CA does both jobs: clients trust the CA to check the server (the kubeconfig's
 ``certificate-authority-data``), and the server trusts the same CA to check client
@@ -45,6 +51,7 @@ KUBERNETES_SERVICE_IP = "10.96.0.1"
 
 ADMIN_USER = "kubernetes-admin"
 ADMIN_GROUP = "system:masters"
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,14 @@ class PKI:
     @property
     def admin_key(self) -> Path:
         return self.dir / "admin.key"
+
+    @property
+    def kubelet_client_cert(self) -> Path:
+        return self.dir / "apiserver-kubelet-client.crt"
+
+    @property
+    def kubelet_client_key(self) -> Path:
+        return self.dir / "apiserver-kubelet-client.key"
 
 
 def serving_sans(hostname: str | None = None) -> list[x509.GeneralName]:
@@ -121,6 +136,12 @@ def ensure_pki(pki_dir: Path, *, hostname: str | None = None) -> PKI:
     leaves = [
         (pki.serving_cert, pki.serving_key, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH),
         (pki.admin_cert, pki.admin_key, _name(ADMIN_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH),
+        (
+            pki.kubelet_client_cert,
+            pki.kubelet_client_key,
+            _name(KUBELET_CLIENT_USER, ADMIN_GROUP),
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+        ),
     ]
     for cert_path, key_path, subject, usage in leaves:
         if _still_good(cert_path, key_path, ca_cert, now):
@@ -138,6 +159,33 @@ def ensure_pki(pki_dir: Path, *, hostname: str | None = None) -> PKI:
         )
         _write(cert_path, key_path, cert, key)
     return pki
+
+
+def issue_kubelet_serving(
+    pki: PKI, node_name: str, addresses: list[str], cert_path: Path, key_path: Path
+) -> None:
+    """A kubelet's serving certificate for ``node_name``, valid for its ``addresses``
+    (kubelet's ``--tls-cert-file``; upstream a CSR the cluster approves)."""
+    ca_cert, ca_key = _load(pki.ca_cert, pki.ca_key)
+    sans: list[x509.GeneralName] = [x509.DNSName(node_name)]
+    for address in addresses:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(address)))
+        except ValueError:
+            sans.append(x509.DNSName(address))
+    key = _new_key()
+    cert = _issue(
+        subject=_name(f"system:node:{node_name}", "system:nodes"),
+        public_key=key.public_key(),
+        signer_key=ca_key,
+        issuer=ca_cert,
+        validity=LEAF_VALIDITY,
+        now=_now(),
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        sans=sans,
+    )
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    _write(cert_path, key_path, cert, key)
 
 
 # -- helpers ------------------------------------------------------------------------------
