@@ -224,7 +224,20 @@ class LeaderElector:
         )
         try:
             async with asyncio.timeout(self.renew_deadline):
-                await self.lock.update(record)
+                for attempt in range(3):
+                    # Read first: a renewal cut short by cancellation may have landed on
+                    # the server after all (or still be landing), leaving the
+                    # resourceVersion we hold stale: 409, read again, retry.
+                    current = await self.lock.get()
+                    if current.holder_identity != self.identity:
+                        self._observe(current)
+                        return True  # someone else holds it now: nothing of ours to release
+                    try:
+                        await self.lock.update(record)
+                        break
+                    except errors.StatusError as err:
+                        if not errors.is_conflict(err) or attempt == 2:
+                            raise
         except (errors.StatusError, httpx.TransportError, TimeoutError) as err:
             log.warning("%s: failed to release lease %s: %s", self.identity, self.lock.describe(), err)
             return False
