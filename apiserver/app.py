@@ -28,7 +28,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from apimachinery import errors
 from apiserver import discovery, openapi, requestinfo
@@ -36,7 +37,7 @@ from apiserver.bootstrap import ensure_default_objects
 from apiserver.handlers import delete as delete_handlers
 from apiserver.handlers import get as get_handlers
 from apiserver.handlers import patch as patch_handlers
-from apiserver.handlers import subresources, watch, write
+from apiserver.handlers import streaming, subresources, watch, write
 from apiserver.handlers.common import FALSE_VALUES, Scope
 from apiserver.options import ServerOptions
 from apiserver.registry.registry import Registry
@@ -68,6 +69,14 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("binding", "create"): subresources.binding,
     ("eviction", "create"): subresources.eviction,
     ("finalize", "update"): subresources.finalize,
+    ("log", "get"): streaming.log,
+    # exec/attach/portforward arrive as WebSockets (the WebSocketRoute below); plain HTTP gets a 400
+    ("exec", "get"): streaming.needs_upgrade,
+    ("exec", "create"): streaming.needs_upgrade,
+    ("attach", "get"): streaming.needs_upgrade,
+    ("attach", "create"): streaming.needs_upgrade,
+    ("portforward", "get"): streaming.needs_upgrade,
+    ("portforward", "create"): streaming.needs_upgrade,
 }
 
 
@@ -174,6 +183,9 @@ def create_app(options: ServerOptions) -> Starlette:
         log.exception("internal error serving %s %s", request.method, request.url.path)
         return status_response(errors.new_internal_error(str(exc) or type(exc).__name__))
 
+    async def resource_websocket(websocket: WebSocket) -> None:
+        await streaming.websocket(websocket, state.get("registry"), options)
+
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
     routes = [
         *discovery.routes(),
@@ -183,8 +195,9 @@ def create_app(options: ServerOptions) -> Starlette:
         Route("/readyz", healthz),
         Route("/api/{path:path}", resource, methods=methods),
         Route("/apis/{path:path}", resource, methods=methods),
+        WebSocketRoute("/api/{path:path}", resource_websocket),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
@@ -193,3 +206,5 @@ def create_app(options: ServerOptions) -> Starlette:
             Exception: on_error,
         },
     )
+    app.state.options = options  # pods/log reads the kubelet client certificate's path here
+    return app
