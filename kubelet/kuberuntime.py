@@ -1,0 +1,500 @@
+"""One sync of one pod against the runtime: sandbox, images, init containers, containers.
+
+Mirrors pkg/kubelet/kuberuntime/kuberuntime_manager.go (``computePodActions`` and
+``SyncPod``) and kuberuntime_container.go (``startContainer``, ``killContainer``).
+:meth:`PodSyncer.sync` is *level-triggered*: it compares the pod's spec with what the
+runtime reports (:func:`~kubelet.podstate.observe`) and does the next thing needed::
+
+    no ready sandbox        -> set up volumes, RunPodSandbox (the pod gets its IP)
+    init containers         -> in order; each must exit 0 before the next starts
+    a container never run   -> ensure its image (imagePullPolicy), create, start
+    a container exited      -> restartPolicy Always / OnFailure(exit != 0) restarts it,
+                               unless it is still in CrashLoopBackOff
+    liveness/startup failed -> stop it (Killing), then restart as above
+
+Running it twice changes nothing; running it after a kubelet restart adopts the
+containers that are still running. What cannot happen yet is remembered as the
+container's *waiting reason* (ContainerCreating, ErrImagePull, ImagePullBackOff,
+CrashLoopBackOff, CreateContainerConfigError), which status.py reports.
+
+:meth:`PodSyncer.kill` is graceful termination (``killPodWithSyncResult``): each
+running container's ``preStop`` hook, then ``StopContainer`` with what is left of the
+grace period (SIGTERM, SIGKILL at the end), then ``StopPodSandbox``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from apimachinery.quantity import milli_value, value
+from kubelet.backoff import Backoff, go_duration
+from kubelet.envvars import ConfigError, container_env
+from kubelet.events import NORMAL, WARNING, EventRecorder
+from kubelet.objects import Objects
+from kubelet.podstate import (
+    CONTAINER_NAME,
+    POD_NAME,
+    POD_NAMESPACE,
+    POD_UID,
+    RESTART_COUNT,
+    RuntimePod,
+    observe,
+)
+from kubelet.probes import ProbeManager
+from kubelet.runtime import interface as rt
+from kubelet.runtime.cgroups import pod_cgroup_parent, remove_pod_cgroup
+from kubelet.runtime.image_policy import ImageNotPresentError
+from kubelet.status import Waiting
+from kubelet.volumes import MountError, VolumeManager
+
+log = logging.getLogger(__name__)
+
+MIN_GRACE = 2  # minimumGracePeriodInSeconds: preStop never eats the whole grace period
+QOS_DIRS = {"Guaranteed": "", "Burstable": "burstable", "BestEffort": "besteffort"}
+
+
+def pod_ref(pod: dict[str, Any]) -> str:
+    """``web_default(uid)``: how upstream's format.Pod names a pod in messages."""
+    meta = pod["metadata"]
+    return f"{meta['name']}_{meta.get('namespace', '')}({meta['uid']})"
+
+
+def pull_policy(container: dict[str, Any]) -> str:
+    if policy := container.get("imagePullPolicy"):
+        return str(policy)
+    image = container.get("image", "")
+    tag = image.rsplit("/", 1)[-1].partition("@")[0]
+    return "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent"
+
+
+def resources(container: dict[str, Any]) -> rt.Resources:
+    """Requests and limits -> cgroup settings (kuberuntime_container_linux.go)."""
+    res = container.get("resources") or {}
+    requests, limits = res.get("requests") or {}, res.get("limits") or {}
+    cpu_request = requests.get("cpu", limits.get("cpu"))
+    shares = max(2, milli_value(cpu_request) * 1024 // 1000) if cpu_request is not None else 2
+    quota, period = 0, 0
+    if "cpu" in limits:
+        period = 100_000
+        quota = max(1000, milli_value(limits["cpu"]) * period // 1000)
+    memory = value(limits["memory"]) if "memory" in limits else 0
+    return rt.Resources(cpu_shares=shares, cpu_quota=quota, cpu_period=period, memory_limit_in_bytes=memory)
+
+
+class PodSyncer:
+    def __init__(
+        self,
+        runtime: rt.RuntimeService,
+        images: rt.ImageService,
+        events: EventRecorder,
+        probes: ProbeManager,
+        volumes: VolumeManager,
+        objects: Objects,
+        *,
+        host_ip: str,
+        root_dir: Path,
+        runtime_prefix: str,
+        wall: Callable[[], float] = time.time,
+        backoff_initial: float = 10.0,
+        backoff_max: float = 300.0,
+        manage_cgroups: bool = False,
+        allocatable: dict[str, str] | None = None,
+    ) -> None:
+        self.runtime, self.images, self.events, self.probes = runtime, images, events, probes
+        self.volumes, self.objects, self.host_ip, self.root_dir = volumes, objects, host_ip, root_dir
+        self.runtime_prefix, self.wall, self.manage_cgroups = runtime_prefix, wall, manage_cgroups
+        self.allocatable = allocatable or {}
+        self.backoff = Backoff(wall, backoff_initial, backoff_max)  # CrashLoopBackOff
+        self.pull_backoff = Backoff(wall, backoff_initial, backoff_max)  # ImagePullBackOff
+        self._pull_failed: dict[str, float] = {}
+        self.waiting: dict[str, Waiting] = {}  # pod uid -> container name -> (reason, message)
+        self._volumes: dict[str, dict[str, str]] = {}  # pod uid -> volume name -> host path
+
+    # --- configs --------------------------------------------------------------------
+
+    def sandbox_config(self, pod: dict[str, Any], attempt: int = 0) -> rt.PodSandboxConfig:
+        meta, spec = pod["metadata"], pod["spec"]
+        uid, host_network = meta["uid"], bool(spec.get("hostNetwork"))
+        labels = {
+            **(meta.get("labels") or {}),
+            POD_NAME: meta["name"],
+            POD_NAMESPACE: meta.get("namespace", ""),
+            POD_UID: uid,
+        }
+        ports = [
+            rt.PortMapping(p["containerPort"], p.get("hostPort", 0), p.get("protocol", "TCP"), p.get("hostIP", ""))
+            for c in spec["containers"] for p in c.get("ports") or [] if p.get("hostPort")
+        ]  # fmt: skip
+        qos = QOS_DIRS.get((pod.get("status") or {}).get("qosClass", "BestEffort"), "besteffort")
+        return rt.PodSandboxConfig(
+            rt.PodSandboxMetadata(meta["name"], meta.get("namespace", ""), uid, attempt),
+            hostname="" if host_network else (spec.get("hostname") or meta["name"])[:63],
+            log_directory=str(self.root_dir / "logs" / f"{meta.get('namespace', '')}_{meta['name']}_{uid}"),
+            port_mappings=ports,
+            labels=labels,
+            annotations=dict(meta.get("annotations") or {}),
+            host_network=host_network,
+            host_pid=bool(spec.get("hostPID")),
+            host_ipc=bool(spec.get("hostIPC")),
+            cgroup_parent=pod_cgroup_parent(uid, qos),
+        )
+
+    def _mounts(self, container: dict[str, Any], volume_paths: dict[str, str]) -> list[rt.Mount]:
+        mounts = []
+        for m in container.get("volumeMounts") or []:
+            host = volume_paths.get(m["name"])
+            if host is None:
+                continue
+            if sub := m.get("subPath"):
+                host = str(Path(host) / sub)
+                os.makedirs(host, exist_ok=True)
+            mounts.append(rt.Mount(m["mountPath"], host, bool(m.get("readOnly"))))
+        return mounts
+
+    # --- the sync -------------------------------------------------------------------
+
+    async def sync(self, pod: dict[str, Any]) -> RuntimePod:
+        uid = pod["metadata"]["uid"]
+        spec = pod["spec"]
+        policy = spec.get("restartPolicy", "Always")
+        waiting = self.waiting.setdefault(uid, {})
+        rp = await observe(self.runtime, uid)
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            await self._stop_sandboxes(rp)  # terminal: nothing restarts; free the IP
+            return await observe(self.runtime, uid)
+        volume_paths = await self._volume_paths(pod)
+        if volume_paths is None:
+            return rp  # FailedMount: retried on the next sync
+        sandbox = rp.ready_sandbox()
+        if sandbox is None:
+            if rp.sandbox is not None and policy == "Never" and rp.all():
+                return rp  # the sandbox died after its containers ran: they stay dead
+            sandbox = await self._create_sandbox(pod, rp)
+            if sandbox is None:
+                return await observe(self.runtime, uid)
+            rp = await observe(self.runtime, uid)
+        pod_ip = self.host_ip if spec.get("hostNetwork") else sandbox.ip
+        config = self.sandbox_config(pod, sandbox.metadata.attempt)
+        if await self._init_containers(pod, rp, sandbox, config, volume_paths, pod_ip, waiting, policy):
+            for c in spec["containers"]:
+                latest = rp.latest(c["name"])
+                if latest is None:
+                    await self._start(pod, c, 0, sandbox, config, volume_paths, pod_ip, waiting)
+                elif latest.state == rt.ContainerState.RUNNING:
+                    if kind := self.probes.failed(latest.id):
+                        self.events.pod_event(
+                            pod,
+                            NORMAL,
+                            "Killing",
+                            f"Container {c['name']} failed {kind} probe, will be restarted",
+                            c["name"],
+                        )
+                        await self._stop_container(pod, c, latest.id, self._grace(pod))
+                        latest = await self.runtime.container_status(latest.id)
+                        await self._maybe_restart(
+                            pod, c, latest, sandbox, config, volume_paths, pod_ip, waiting, policy
+                        )
+                    else:
+                        waiting.pop(c["name"], None)
+                elif latest.state == rt.ContainerState.EXITED:
+                    await self._maybe_restart(
+                        pod, c, latest, sandbox, config, volume_paths, pod_ip, waiting, policy
+                    )
+                elif latest.state == rt.ContainerState.CREATED:
+                    await self.runtime.start_container(latest.id)  # created before a kubelet restart
+        rp = await observe(self.runtime, uid)
+        self.probes.ensure(pod, rp.running(), pod_ip)
+        return rp
+
+    async def _volume_paths(self, pod: dict[str, Any]) -> dict[str, str] | None:
+        """Set up the pod's volumes once (upstream's WaitForAttachAndMount); None on FailedMount."""
+        uid = pod["metadata"]["uid"]
+        if (paths := self._volumes.get(uid)) is not None:
+            return paths
+        try:
+            paths = await self.volumes.setup(pod, "", self.host_ip)
+        except MountError as err:
+            self.events.pod_event(pod, WARNING, "FailedMount", str(err))
+            return None
+        self._volumes[uid] = paths
+        return paths
+
+    async def _create_sandbox(self, pod: dict[str, Any], rp: RuntimePod) -> rt.PodSandboxStatus | None:
+        for c in rp.all():  # containers of a dead sandbox: stop them before replacing it
+            if c.state == rt.ContainerState.RUNNING:
+                await self.runtime.stop_container(c.id, 0)
+        if rp.sandbox is not None:
+            self.events.pod_event(
+                pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."
+            )
+        attempt = rp.sandbox.metadata.attempt + 1 if rp.sandbox is not None else 0
+        config = self.sandbox_config(pod, attempt)
+        os.makedirs(config.log_directory, exist_ok=True)
+        try:
+            sandbox_id = await self.runtime.run_pod_sandbox(config)
+            return await self.runtime.pod_sandbox_status(sandbox_id)
+        except rt.RuntimeServiceError as err:
+            self.events.pod_event(
+                pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err}"
+            )
+            return None
+
+    async def _init_containers(
+        self, pod: dict[str, Any], rp: RuntimePod, sandbox: rt.PodSandboxStatus, config: rt.PodSandboxConfig,
+        volume_paths: dict[str, str], pod_ip: str, waiting: Waiting, policy: str,
+    ) -> bool:  # fmt: skip
+        """Run init containers in order; True once all have exited 0."""
+        for c in pod["spec"].get("initContainers") or []:
+            latest = rp.latest(c["name"])
+            if latest is not None and latest.state == rt.ContainerState.EXITED and latest.exit_code == 0:
+                waiting.pop(c["name"], None)
+                continue
+            if latest is None:
+                await self._start(pod, c, 0, sandbox, config, volume_paths, pod_ip, waiting, init=True)
+            elif latest.state == rt.ContainerState.EXITED and policy != "Never":
+                await self._maybe_restart(
+                    pod, c, latest, sandbox, config, volume_paths, pod_ip, waiting, "OnFailure", init=True
+                )
+            elif latest.state == rt.ContainerState.CREATED:
+                await self.runtime.start_container(latest.id)
+            return False
+        return True
+
+    async def _maybe_restart(
+        self, pod: dict[str, Any], c: dict[str, Any], latest: rt.ContainerStatus, sandbox: rt.PodSandboxStatus,
+        config: rt.PodSandboxConfig, volume_paths: dict[str, str], pod_ip: str, waiting: Waiting, policy: str,
+        init: bool = False,
+    ) -> None:  # fmt: skip
+        name = c["name"]
+        if not (policy == "Always" or (policy == "OnFailure" and latest.exit_code != 0)):
+            waiting.pop(name, None)
+            return
+        key = f"{pod['metadata']['uid']}/{name}"
+        finished = latest.finished_at / 1e9
+        if self.backoff.in_backoff_since(key, finished):
+            message = f"back-off {go_duration(self.backoff.get(key))} restarting failed container={name} pod={pod_ref(pod)}"
+            if waiting.get(name, ("",))[0] != "CrashLoopBackOff":
+                self.events.pod_event(
+                    pod,
+                    WARNING,
+                    "BackOff",
+                    f"Back-off restarting failed container {name} in pod {pod_ref(pod)}",
+                    name,
+                    init,
+                )
+            waiting[name] = ("CrashLoopBackOff", message)
+            return
+        self.backoff.next(key, finished)
+        await self._start(
+            pod, c, latest.metadata.attempt + 1, sandbox, config, volume_paths, pod_ip, waiting, init
+        )
+
+    def next_wakeup(self, pod: dict[str, Any], rp: RuntimePod) -> float | None:
+        """Seconds until a back-off of this pod ends (the worker sleeps no longer than that)."""
+        uid, waits = pod["metadata"]["uid"], []
+        for name, (reason, _) in (self.waiting.get(uid) or {}).items():
+            if reason == "CrashLoopBackOff" and (latest := rp.latest(name)) is not None:
+                waits.append(self.backoff.remaining(f"{uid}/{name}", latest.finished_at / 1e9))
+            elif reason == "ImagePullBackOff":
+                for key, failed in self._pull_failed.items():
+                    if key.startswith(f"{uid}/"):
+                        waits.append(self.pull_backoff.remaining(key, failed))
+        return min(waits) if waits else None
+
+    # --- one container --------------------------------------------------------------
+
+    async def _ensure_image(
+        self,
+        pod: dict[str, Any],
+        c: dict[str, Any],
+        config: rt.PodSandboxConfig,
+        waiting: Waiting,
+        init: bool,
+    ) -> str | None:
+        """imagePullPolicy with the events and back-off of pkg/kubelet/images/image_manager.go."""
+        name, image, policy = c["name"], c.get("image", ""), pull_policy(c)
+        key = f"{pod['metadata']['uid']}/{image}"
+        if (failed := self._pull_failed.get(key)) is not None and self.pull_backoff.in_backoff_since(
+            key, failed
+        ):
+            if waiting.get(name, ("",))[0] != "ImagePullBackOff":
+                self.events.pod_event(pod, NORMAL, "BackOff", f'Back-off pulling image "{image}"', name, init)
+            waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+            return None
+        try:
+            if policy != "Always" and (present := await self.images.image_status(image)) is not None:
+                self.events.pod_event(
+                    pod, NORMAL, "Pulled", f'Container image "{image}" already present on machine', name, init
+                )
+                return present.id
+            if policy == "Never":
+                raise ImageNotPresentError(
+                    f'Container image "{image}" is not present with pull policy of Never'
+                )
+            self.events.pod_event(pod, NORMAL, "Pulling", f'Pulling image "{image}"', name, init)
+            began = time.monotonic()
+            ref = await self.images.pull_image(image, config)
+            took = go_duration(time.monotonic() - began)
+            self.events.pod_event(
+                pod,
+                NORMAL,
+                "Pulled",
+                f'Successfully pulled image "{image}" in {took} ({took} including waiting)',
+                name,
+                init,
+            )
+            self._pull_failed.pop(key, None)
+            return ref
+        except ImageNotPresentError as err:
+            self.events.pod_event(pod, WARNING, "ErrImageNeverPull", str(err), name, init)
+            waiting[name] = ("ErrImageNeverPull", str(err))
+            return None
+        except rt.ImagePullError as err:
+            self.events.pod_event(
+                pod, WARNING, "Failed", f'Failed to pull image "{image}": {err}', name, init
+            )
+            self.events.pod_event(pod, WARNING, "Failed", "Error: ErrImagePull", name, init)
+            now = self.wall()
+            self.pull_backoff.next(key, now)
+            self._pull_failed[key] = now
+            waiting[name] = ("ErrImagePull", str(err))
+            return None
+
+    async def _start(
+        self, pod: dict[str, Any], c: dict[str, Any], attempt: int, sandbox: rt.PodSandboxStatus,
+        config: rt.PodSandboxConfig, volume_paths: dict[str, str], pod_ip: str, waiting: Waiting, init: bool = False,
+    ) -> None:  # fmt: skip
+        name, meta = c["name"], pod["metadata"]
+        if await self._ensure_image(pod, c, config, waiting, init) is None:
+            return
+        try:
+            env = await container_env(pod, c, self.objects, pod_ip, self.host_ip, self.allocatable)
+        except ConfigError as err:
+            self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
+            waiting[name] = ("CreateContainerConfigError", str(err))
+            return
+        container = rt.ContainerConfig(
+            rt.ContainerMetadata(name, attempt),
+            c.get("image", ""),
+            command=list(c.get("command") or []),
+            args=list(c.get("args") or []),
+            working_dir=c.get("workingDir", ""),
+            envs=env,
+            mounts=self._mounts(c, volume_paths),
+            labels={
+                POD_NAME: meta["name"],
+                POD_NAMESPACE: meta.get("namespace", ""),
+                POD_UID: meta["uid"],
+                CONTAINER_NAME: name,
+            },
+            annotations={RESTART_COUNT: str(attempt)},
+            log_path=f"{name}/{attempt}.log",
+            stdin=bool(c.get("stdin")),
+            stdin_once=bool(c.get("stdinOnce")),
+            tty=bool(c.get("tty")),
+            resources=resources(c),
+            run_as_user=(c.get("securityContext") or {}).get("runAsUser"),
+            privileged=bool((c.get("securityContext") or {}).get("privileged")),
+        )
+        try:
+            cid = await self.runtime.create_container(sandbox.id, container, config)
+        except rt.RuntimeServiceError as err:
+            self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
+            waiting[name] = ("CreateContainerError", str(err))
+            return
+        self.events.pod_event(pod, NORMAL, "Created", f"Created container {name}", name, init)
+        try:
+            await self.runtime.start_container(cid)
+        except rt.RuntimeServiceError as err:
+            self.events.pod_event(
+                pod, WARNING, "Failed", f"Error: failed to start container {name!r}: {err}", name, init
+            )
+            waiting[name] = ("RunContainerError", str(err))
+            return
+        self.events.pod_event(pod, NORMAL, "Started", f"Started container {name}", name, init)
+        waiting.pop(name, None)
+
+    # --- termination ----------------------------------------------------------------
+
+    @staticmethod
+    def _grace(pod: dict[str, Any]) -> int:
+        meta, spec = pod["metadata"], pod["spec"]
+        grace = meta.get("deletionGracePeriodSeconds")
+        return int(grace if grace is not None else spec.get("terminationGracePeriodSeconds", 30))
+
+    async def _pre_stop(self, pod: dict[str, Any], c: dict[str, Any], cid: str, grace: int) -> None:
+        hook = (c.get("lifecycle") or {}).get("preStop")
+        if not hook:
+            return
+        try:
+            async with asyncio.timeout(grace):
+                if "exec" in hook:
+                    await self.runtime.exec_sync(cid, hook["exec"].get("command", []), grace)
+                elif "httpGet" in hook:
+                    h = hook["httpGet"]
+                    url = f"http://{h.get('host') or (await self._pod_ip(pod))}:{h.get('port')}{h.get('path', '/')}"
+                    async with httpx.AsyncClient(timeout=grace) as client:
+                        await client.get(url)
+                elif "sleep" in hook:
+                    await asyncio.sleep(hook["sleep"].get("seconds", 0))
+        except (TimeoutError, rt.RuntimeServiceError, httpx.HTTPError) as err:
+            msg = f"PreStopHook failed: {err or 'timed out'}"
+            self.events.pod_event(pod, WARNING, "FailedPreStopHook", msg, c["name"])
+
+    async def _pod_ip(self, pod: dict[str, Any]) -> str:
+        return str((pod.get("status") or {}).get("podIP", "127.0.0.1"))
+
+    async def _stop_container(
+        self, pod: dict[str, Any] | None, c: dict[str, Any] | None, cid: str, grace: int
+    ) -> None:
+        began = time.monotonic()
+        if pod is not None and c is not None:
+            self.events.pod_event(pod, NORMAL, "Killing", f"Stopping container {c['name']}", c["name"])
+            await self._pre_stop(pod, c, cid, grace)
+            grace = max(MIN_GRACE if grace else 0, grace - int(time.monotonic() - began))
+        try:
+            await self.runtime.stop_container(cid, grace)
+        except rt.NotFoundError:
+            pass
+
+    async def kill(self, pod: dict[str, Any] | None, uid: str, grace: int) -> RuntimePod:
+        """Stop every running container (preStop, SIGTERM, SIGKILL after ``grace``), then the sandbox."""
+        rp = await observe(self.runtime, uid)
+        specs = {c["name"]: c for c in (pod or {}).get("spec", {}).get("containers", [])}
+        specs.update({c["name"]: c for c in (pod or {}).get("spec", {}).get("initContainers") or []})
+        running = [c for c in rp.all() if c.state == rt.ContainerState.RUNNING]
+        await asyncio.gather(
+            *(self._stop_container(pod, specs.get(c.metadata.name), c.id, grace) for c in running)
+        )
+        self.probes.forget_pod(uid)
+        await self._stop_sandboxes(rp)
+        return await observe(self.runtime, uid)
+
+    async def _stop_sandboxes(self, rp: RuntimePod) -> None:
+        for s in rp.sandboxes:
+            if s.state == rt.PodSandboxState.READY:
+                await self.runtime.stop_pod_sandbox(s.id)
+
+    async def remove(self, uid: str) -> None:
+        """Remove the pod's containers, sandboxes, cgroup, volumes and back-off state."""
+        rp = await observe(self.runtime, uid)
+        for c in rp.all():
+            await self.runtime.remove_container(c.id)
+        for s in rp.sandboxes:
+            await self.runtime.remove_pod_sandbox(s.id)
+        if self.manage_cgroups:
+            for qos in QOS_DIRS.values():
+                remove_pod_cgroup(pod_cgroup_parent(uid, qos))
+        self.volumes.cleanup(uid)
+        self.backoff.forget(f"{uid}/")
+        self.pull_backoff.forget(f"{uid}/")
+        self.waiting.pop(uid, None)
+        self._volumes.pop(uid, None)
