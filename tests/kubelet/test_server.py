@@ -18,10 +18,14 @@ from apimachinery import wsstream
 from apiserver.pki import PKI, ensure_pki, issue_kubelet_serving
 from kubelet import server
 from kubelet.runtime import interface as rt
+from kubelet.runtime.containerd import Containerd
+from kubelet.runtime.cri import CRIRuntime
 from kubelet.runtime.image_policy import ensure_image
 from kubelet.runtime.simulated import SimulatedRuntime
 from kubelet.streaming import spdy
 from tests.kubelet.runtime.fakes import StepClock
+from tests.kubelet.runtime.test_containerd import containerd  # noqa: F401 - the module's fixture
+from tests.kubelet.runtime.test_containerd import run_pod as run_real_pod
 
 IMAGE = "pykube.local/busybox:1.36"
 pytestmark = pytest.mark.timeout(30)
@@ -257,3 +261,75 @@ async def test_port_forward_v4_channels(kubelet: Kubelet) -> None:
     await ws.send(b"\x00hello")
     assert await asyncio.wait_for(ws.receive(), 5) == b"\x00hello"
     await ws.close()
+
+
+# -- real containers: the same server over containerd (skipped unless root with containerd) --
+
+
+@pytest.fixture
+async def real_kubelet(
+    tmp_path: Path,
+    containerd: Containerd,  # noqa: F811 - the fixture imported above
+) -> AsyncIterator[tuple[Kubelet, CRIRuntime]]:
+    pki = ensure_pki(tmp_path / "pki")
+    cert, key = tmp_path / "kubelet.crt", tmp_path / "kubelet.key"
+    issue_kubelet_serving(pki, "node-1", ["127.0.0.1"], cert, key)
+    runtime = CRIRuntime(containerd.endpoint)
+    port, stop = _free_port(), asyncio.Event()
+    options = server.ServingOptions(cert, key, pki.ca_cert, address="127.0.0.1", port=port)
+    task = asyncio.create_task(server.serve(server.create_app(runtime), options, shutdown_trigger=stop.wait))
+    tls = ssl.create_default_context(cafile=str(pki.ca_cert))
+    tls.load_cert_chain(pki.kubelet_client_cert, pki.kubelet_client_key)
+    await asyncio.sleep(0.3)
+    before = {s.id for s in await runtime.list_pod_sandbox()}
+    yield Kubelet(None, StepClock(), f"https://127.0.0.1:{port}", tls, pki), runtime  # type: ignore[arg-type]
+    for sandbox in await runtime.list_pod_sandbox():
+        if sandbox.id not in before:
+            await runtime.stop_pod_sandbox(sandbox.id)
+            await runtime.remove_pod_sandbox(sandbox.id)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    await runtime.close()
+
+
+async def test_containerd_logs_exec_and_port_forward(
+    real_kubelet: tuple[Kubelet, CRIRuntime],
+    containerd: Containerd,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    kubelet, runtime = real_kubelet
+    script = "echo hello; echo pong > /tmp/index.html; httpd -f -p 18089 -h /tmp"
+    await run_real_pod(runtime, tmp_path, "web", ["sh", "-c", script])
+    await asyncio.sleep(0.5)
+    async with kubelet.http() as client:
+        assert (await client.get("/containerLogs/default/web/main")).text == "hello\n"
+    ws = await kubelet.ws(
+        "/exec/default/web/main?command=sh&command=-c&command=echo+hi%3B+exit+3&stdout=1&stderr=1",
+        [wsstream.V5],
+    )
+    out, _, status = await exec_over_v5(ws)
+    assert out == b"hi\n"
+    assert status["details"] == {"causes": [{"reason": "ExitCode", "message": "3"}]}
+
+    ws = await kubelet.ws("/portForward/default/web?ports=18089", [wsstream.V4])
+    stream = portforward_channels(ws)
+    await ws.send(b"\x00GET /index.html HTTP/1.0\r\n\r\n")
+    body = b""
+    while (chunk := await asyncio.wait_for(stream.__anext__(), 10)) is not None and b"pong" not in body:
+        body += chunk
+        if b"pong" in body:
+            break
+    assert b"200 OK" in body and b"pong" in body
+    await ws.close()
+
+
+async def portforward_channels(ws: wsstream.WebSocket) -> AsyncIterator[bytes | None]:
+    """Data-channel payloads of a v4 port-forward (the two port prefixes skipped)."""
+    prefixes = 0
+    while (message := await ws.receive()) is not None:
+        if prefixes < 2:
+            prefixes += 1
+            continue
+        if message[0] == 0:
+            yield message[1:]
+    yield None
