@@ -217,9 +217,14 @@ class RegistryStore:
                     name,
                     [field_errors.invalid("metadata.resourceVersion", 0, "must be specified for an update")],
                 )
+            computed_ownership = meta.get("managedFields")
             self._before_update(desired, current, strategy)
             if manager is not None:
                 track_update(current, desired, manager, self._target(subresource))
+            elif computed_ownership is not None:
+                # Server-side apply computed ownership itself; a status strategy,
+                # which restores the old metadata, must not undo that.
+                desired["metadata"]["managedFields"] = computed_ownership
             return desired
 
         async def attempt_in_storage_version(stored: Object | None) -> Object:

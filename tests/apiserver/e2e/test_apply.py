@@ -180,3 +180,48 @@ def test_every_write_keeps_managed_fields(server: Server, ns: str) -> None:
     # Applying a different replica count now conflicts with the scaler.
     out = server.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=deployment(5), check=False)
     assert 'with subresource "scale" using apps/v1: .spec.replicas' in out.stderr
+
+
+def test_two_appliers_share_a_list_by_key(server: Server, ns: str) -> None:
+    server.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=deployment(1))
+    side = json.loads(deployment(1))
+    side["spec"]["template"]["spec"]["containers"] = [{"name": "side", "image": "busybox"}]
+    server.kubectl(
+        "apply", "--server-side", "--field-manager=sidecar", "-n", ns, "-f", "-", input=json.dumps(side)
+    )
+
+    def images() -> dict[str, str]:
+        obj = server.kubectl_json("get", "deployment", "web", "-n", ns)
+        return {c["name"]: c["image"] for c in obj["spec"]["template"]["spec"]["containers"]}
+
+    assert images() == {"c": "nginx", "side": "busybox"}
+    # Dry run answers with the result and changes nothing.
+    out = server.kubectl(
+        "apply", "--server-side", "--dry-run=server", "--field-manager=sidecar", "-n", ns, "-f", "-",
+        input=json.dumps(side).replace("busybox", "busybox:2"),
+    )  # fmt: skip
+    assert "(server dry run)" in out.stdout
+    assert images() == {"c": "nginx", "side": "busybox"}
+    # The sidecar manager drops its container: it goes, the other one stays.
+    side["spec"]["template"]["spec"]["containers"] = []
+    server.kubectl(
+        "apply", "--server-side", "--field-manager=sidecar", "-n", ns, "-f", "-", input=json.dumps(side)
+    )
+    assert images() == {"c": "nginx"}
+
+
+def test_status_apply_records_the_subresource(server: Server, ns: str) -> None:
+    server.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=deployment(1))
+    status = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "status": {"replicas": 0},
+    }
+    server.kubectl(
+        "apply", "--server-side", "--subresource=status", "--field-manager=ctl", "-n", ns, "-f", "-",
+        input=json.dumps(status),
+    )  # fmt: skip
+    entry = managers(server, ns, "deployment", "web")["ctl"]
+    assert (entry["operation"], entry["subresource"]) == ("Apply", "status")
+    assert entry["fieldsV1"] == {"f:status": {"f:replicas": {}}}
