@@ -116,6 +116,17 @@ def pod_status(pod: dict[str, Any], phase: str, exit_code: int | None) -> dict[s
     }
 
 
+def required_node(pod: dict[str, Any]) -> str:
+    """The node a pod's required node affinity names by ``metadata.name`` (DaemonSet pods)."""
+    affinity = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+    required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+    for term in required.get("nodeSelectorTerms") or []:
+        for f in term.get("matchFields") or []:
+            if f.get("key") == "metadata.name" and f.get("operator") == "In" and f.get("values"):
+                return str(f["values"][0])
+    return ""
+
+
 class FakeKubelet:
     def __init__(
         self,
@@ -204,8 +215,11 @@ class FakeKubelet:
                 await self.rest.delete(PODS, name, namespace=ns, grace_period_seconds=0)
             return
         if not node:
+            wanted = required_node(pod)
+            if wanted and wanted not in self.nodes:
+                return  # a DaemonSet pod for another kubelet's node
             if self.bind and not spec.get("schedulerName", "default-scheduler").startswith("none"):
-                target = next(self._next_node)
+                target = wanted or next(self._next_node)
                 binding = {
                     "apiVersion": "v1",
                     "kind": "Binding",

@@ -175,3 +175,58 @@ def test_node_lease_expiry_taints_node_and_evicts_pods(cluster: Cluster) -> None
         timeout=20,
         what="orphan pod removed",
     )
+
+
+def test_statefulset_ordered_names(cluster: Cluster) -> None:
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "default"},
+        "spec": {
+            "replicas": 3,
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "c", "image": "postgres"}]},
+            },
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(sts))
+    out = cluster.kubectl("rollout", "status", "statefulset/db", "--timeout=60s", timeout=90).stdout
+    assert "partitioned roll out complete" in out or "roll out complete" in out
+    names = sorted(p["metadata"]["name"] for p in cluster.get("pods", "-l", "app=db")["items"])
+    assert names == ["db-0", "db-1", "db-2"]
+    created = {
+        p["metadata"]["name"]: p["metadata"]["creationTimestamp"]
+        for p in cluster.get("pods", "-l", "app=db")["items"]
+    }
+    assert created["db-0"] <= created["db-1"] <= created["db-2"]
+    cluster.kubectl("scale", "statefulset/db", "--replicas=1")
+    eventually(
+        lambda: (
+            sorted(p["metadata"]["name"] for p in cluster.get("pods", "-l", "app=db")["items"]) == ["db-0"]
+        ),
+        what="scaled down to db-0",
+    )
+
+
+def test_daemonset_one_pod_per_eligible_node(cluster: Cluster) -> None:
+    ds = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "default"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"nodeSelector": {"type": "fake"}, "containers": [{"name": "c", "image": "agent"}]},
+            },
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(ds))
+    cluster.kubectl("rollout", "status", "daemonset/agent", "--timeout=60s", timeout=90)
+    pods = cluster.get("pods", "-l", "app=agent")["items"]
+    assert sorted(p["spec"]["nodeName"] for p in pods) == ["node1", "node2"]
+    d = cluster.get("daemonset", "agent")
+    assert d["status"]["desiredNumberScheduled"] == 2 and d["status"]["numberReady"] == 2
