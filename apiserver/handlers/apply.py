@@ -23,10 +23,10 @@ from starlette.responses import Response
 
 from apimachinery import errors, field_errors
 from apiserver import managedfields
-from apiserver.serialization import decode_yaml, json_response
+from apiserver.serialization import decode_yaml
 
 from .admission import admit_namespace
-from .common import Scope, bool_param, dry_run, field_manager
+from .common import Scope, bool_param, check_fields, dry_run, field_manager, respond
 from .write import check_type
 
 Object = dict[str, Any]
@@ -52,6 +52,7 @@ async def apply_patch(scope: Scope, body: bytes) -> Response:
     manager = field_manager(scope)
     config = _decode(body)
     check_type(scope, config)
+    warnings = check_fields(scope, config, body)
     force, dry = bool_param(scope, "force"), dry_run(scope)
     info, name = scope.entry.info, scope.info.name
     subresource = "status" if scope.info.subresource == "status" else ""
@@ -75,4 +76,4 @@ async def apply_patch(scope: Scope, body: bytes) -> Response:
         dry_run=dry,
         force_allow_create=not subresource,
     )
-    return json_response(out, 201 if created else 200)
+    return respond(out, 201 if created else 200, warnings)

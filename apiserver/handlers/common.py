@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from apimachinery import errors
+from apiserver import fieldvalidation
 from apiserver.requestinfo import RequestInfo
+from apiserver.serialization import JSON, json_response, media_type
 
 if TYPE_CHECKING:
     from apiserver.registry.registry import Registry, ResourceEntry
@@ -89,3 +92,42 @@ FALSE_VALUES = frozenset({"", "0", "f", "false", "n", "no", "off"})
 def bool_param(scope: Scope, name: str) -> bool:
     """A boolean query parameter, parsed as the real server's query decoder parses it."""
     return scope.query(name).lower() not in FALSE_VALUES
+
+
+def check_fields(scope: Scope, obj: Any, body: bytes | None = None, *, decoded: bool = False) -> list[str]:
+    """``fieldValidation``: unknown fields of ``obj``, duplicate keys of a JSON ``body``.
+
+    Strict raises a 400; Warn returns the ``Warning`` header values; Ignore returns none.
+    ``decoded``: the body was decoded as the object itself (create, update), where
+    upstream reports strict errors through transformDecodeError (handlers/rest.go):
+    ``ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: ...``.
+    """
+    mode = fieldvalidation.parse_mode(scope.query("fieldValidation"))
+    if mode == "Ignore":
+        return []
+    if body is not None and media_type(scope.request.headers.get("content-type")) not in (
+        "",
+        JSON,
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+    ):
+        body = None  # duplicate keys are a JSON notion: protobuf and YAML bodies are not checked for them
+    info = scope.entry.info
+    try:
+        return fieldvalidation.enforce(
+            mode, fieldvalidation.problems(obj, body, info.group, info.version, info.kind)
+        )
+    except errors.StatusError as e:
+        if decoded:
+            e.status["message"] = (
+                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: {e.message}'
+            )
+        raise
+
+
+def respond(obj: Any, status_code: int, warnings: list[str]) -> Response:
+    """A JSON response with one ``Warning`` header per warning (kubectl prints each)."""
+    response = json_response(obj, status_code)
+    for warning in warnings:
+        response.headers.append("Warning", warning)
+    return response

@@ -24,10 +24,10 @@ import jsonpatch
 from starlette.responses import Response
 
 from apimachinery import errors, field_errors
-from apiserver.serialization import decode_json, json_response, media_type, read_body
+from apiserver.serialization import decode_json, media_type, read_body
 
 from .apply import apply_patch
-from .common import Scope, dry_run, field_manager
+from .common import Scope, check_fields, dry_run, field_manager, respond
 
 Object = dict[str, Any]
 
@@ -98,10 +98,12 @@ def patcher(content_type: str, body: bytes, scope: Scope) -> Any:
 
 
 async def patch(scope: Scope) -> Response:
+    # Read the body before any refusal: an answer sent with the body unread leaves an
+    # HTTP/1.1 keep-alive connection the client may reuse in a broken state.
+    body = await read_body(scope.request)
     content_type = media_type(scope.request.headers.get("content-type"))
     if content_type not in PATCH_TYPES:
         raise errors.new_unsupported_media_type(PATCH_TYPES)
-    body = await read_body(scope.request)
     if scope.query("force") and content_type != APPLY_PATCH:
         raise errors.new_invalid(
             errors.GroupKind("meta.k8s.io", "PatchOptions"),
@@ -117,12 +119,18 @@ async def patch(scope: Scope) -> Response:
     strategy = scope.entry.status_strategy if subresource else None
     info = scope.entry.info
 
+    warnings: list[str] = []
+    validate_fields = subresource != "scale"
+
     def compute(current: Object | None) -> Object:
         if current is None:
             raise errors.new_not_found(errors.GroupResource(info.group, info.resource), scope.info.name)
         patched = apply(current)
         if not isinstance(patched.get("metadata"), dict):
             raise _invalid_patch("metadata: the patch removed or replaced the object's metadata")
+        if validate_fields:
+            # Strict raises before anything is written; Warn keeps the last attempt's findings.
+            warnings[:] = check_fields(scope, patched, body)
         return patched
 
     out, _ = await scope.store.update(
@@ -134,4 +142,4 @@ async def patch(scope: Scope) -> Response:
         manager=manager,
         subresource=subresource,
     )
-    return json_response(out)
+    return respond(out, 200, warnings)

@@ -13,10 +13,10 @@ from typing import Any
 from starlette.responses import Response
 
 from apimachinery import errors
-from apiserver.serialization import decode_object, json_response, read_body
+from apiserver.serialization import decode_object, read_body
 
 from .admission import admit_namespace
-from .common import Scope, dry_run, field_manager
+from .common import Scope, check_fields, dry_run, field_manager, respond
 
 Object = dict[str, Any]
 
@@ -51,20 +51,24 @@ def _check_namespace(scope: Scope, obj: Object) -> None:
 
 
 async def create(scope: Scope) -> Response:
-    obj = decode_object(await read_body(scope.request), scope.request.headers.get("content-type"))
+    body = await read_body(scope.request)
+    obj = decode_object(body, scope.request.headers.get("content-type"))
     check_type(scope, obj)
+    warnings = check_fields(scope, obj, body, decoded=True)
     _check_namespace(scope, obj)
     dry = dry_run(scope)
     manager = field_manager(scope)
     if scope.entry.namespaced:
         await admit_namespace(scope, obj["metadata"].get("name") or obj["metadata"].get("generateName", ""))
     out = await scope.store.create(obj, scope.namespace, dry_run=dry, manager=manager)
-    return json_response(out, 201)
+    return respond(out, 201, warnings)
 
 
 async def update(scope: Scope) -> Response:
-    obj = decode_object(await read_body(scope.request), scope.request.headers.get("content-type"))
+    body = await read_body(scope.request)
+    obj = decode_object(body, scope.request.headers.get("content-type"))
     check_type(scope, obj)
+    warnings = check_fields(scope, obj, body, decoded=True)
     _check_namespace(scope, obj)
     dry = dry_run(scope)
     manager = field_manager(scope)
@@ -79,4 +83,4 @@ async def update(scope: Scope) -> Response:
         manager=manager,
         subresource=subresource,
     )
-    return json_response(out, 201 if created else 200)
+    return respond(out, 201 if created else 200, warnings)
