@@ -89,7 +89,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     server = start_server(tmp, "sqlite")
     c = Cluster(server, tmp)
     try:
-        c.start_kubelet("node1,node2", "--succeed-image", "busybox:done", "--fail-image", "busybox:fail")
+        c.start_kubelet(
+            "node1,node2",
+            "--succeed-image",
+            "busybox:done",
+            "--fail-image",
+            "busybox:fail",
+            "--pending-image",
+            "busybox:pending",
+        )
         c.start_controllers("controllers", "--node-monitor-grace-period", "6")
         yield c
     finally:

@@ -9,7 +9,8 @@
   to one of its nodes through ``pods/binding``;
 * marks every pod bound to its nodes ``Running`` with ``Ready=True`` through
   ``pods/status`` (``--fail-image X``: containers with image X exit 1 instead, so the
-  pod is ``Failed``; ``--succeed-image X``: exit 0, ``Succeeded``, for Jobs);
+  pod is ``Failed``; ``--succeed-image X``: exit 0, ``Succeeded``, for Jobs;
+  ``--pending-image X``: the pod stays ``Pending``, as if the pull never finished);
 * finishes graceful deletion: a pod with a ``deletionTimestamp`` is deleted with
   grace period 0, as a kubelet does once its containers are stopped.
 
@@ -136,6 +137,7 @@ class FakeKubelet:
         lease_renew: float = 10.0,
         fail_image: str = "",
         succeed_image: str = "",
+        pending_image: str = "",
         workers: int = 16,
         bind: bool = True,
     ) -> None:
@@ -144,6 +146,7 @@ class FakeKubelet:
         self.lease_renew = lease_renew
         self.fail_image = fail_image
         self.succeed_image = succeed_image
+        self.pending_image = pending_image
         self.workers = workers
         self.bind = bind
         self._next_node = itertools.cycle(nodes)
@@ -231,6 +234,8 @@ class FakeKubelet:
         if node not in self.nodes or status.get("phase") in ("Running", "Succeeded", "Failed"):
             return
         images = {c.get("image", "") for c in spec.get("containers") or []}
+        if self.pending_image and self.pending_image in images:
+            return  # an image that never finishes pulling: the pod stays Pending
         if self.fail_image and self.fail_image in images:
             new = pod_status(pod, "Failed", 1)
         elif self.succeed_image and self.succeed_image in images:
@@ -260,6 +265,7 @@ async def main(args: argparse.Namespace) -> None:
             lease_renew=args.lease_renew,
             fail_image=args.fail_image,
             succeed_image=args.succeed_image,
+            pending_image=args.pending_image,
         )
         await kubelet.run()
 
@@ -271,6 +277,7 @@ if __name__ == "__main__":
     p.add_argument("--lease-renew", type=float, default=10.0)
     p.add_argument("--fail-image", default="")
     p.add_argument("--succeed-image", default="")
+    p.add_argument("--pending-image", default="")
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):

@@ -88,3 +88,21 @@ def test_pause_resume_restart(cluster: Cluster) -> None:
     rss = cluster.get("rs", "-l", "app=web")["items"]
     assert len(rss) == 4
     assert sum(rs["spec"]["replicas"] for rs in rss) == 5
+
+
+def test_progress_deadline_exceeded(cluster: Cluster) -> None:
+    stuck = json.loads(json.dumps(MANIFEST))
+    stuck["metadata"]["name"] = "stuck"
+    stuck["spec"]["progressDeadlineSeconds"] = 3
+    stuck["spec"]["selector"]["matchLabels"] = {"app": "stuck"}
+    stuck["spec"]["template"]["metadata"]["labels"] = {"app": "stuck"}
+    stuck["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:pending"  # never becomes Ready
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(stuck))
+    r = cluster.kubectl("rollout", "status", "deployment/stuck", "--timeout=60s", check=False, timeout=90)
+    assert r.returncode != 0
+    assert 'deployment "stuck" exceeded its progress deadline' in r.stderr
+    d = cluster.get("deployment", "stuck")
+    cond = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
+    assert cond["message"].endswith("has timed out progressing.")
+    cluster.kubectl("delete", "deployment", "stuck")
