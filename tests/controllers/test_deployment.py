@@ -10,6 +10,12 @@ from controllers.util import find_condition
 from tests.controllers._objects import T0, deployment, rs, template
 
 
+def _cond(conditions: list, ctype: str) -> dict:
+    cond = find_condition(conditions, ctype)
+    assert cond is not None, ctype
+    return cond
+
+
 @pytest.mark.parametrize(
     ("surge", "unavailable", "desired", "expected"),
     [
@@ -138,8 +144,8 @@ def test_rollout_complete_condition_messages() -> None:
     d = deployment(3, status=_status(3, 3, 2))
     new = rs("web-abc", 3, available=3)
     status, after = progress.rollout_status(d, [new], new, T0)
-    prog = find_condition(status["conditions"], "Progressing")
-    avail = find_condition(status["conditions"], "Available")
+    prog = _cond(status["conditions"], "Progressing")
+    avail = _cond(status["conditions"], "Available")
     assert prog is not None and avail is not None
     assert (prog["status"], prog["reason"], prog["message"]) == (
         "True",
@@ -161,12 +167,12 @@ def test_rollout_progressing_then_timed_out() -> None:
     new = rs("web-abc", 1, available=0)
     old = rs("web-old", 2, available=0)
     status, after = progress.rollout_status(d, [old, new], new, T0 + 10)
-    assert find_condition(status["conditions"], "Progressing")["reason"] == "ReplicaSetUpdated"
+    assert _cond(status["conditions"], "Progressing")["reason"] == "ReplicaSetUpdated"
     assert after is not None and 590 <= after <= 592
-    avail = find_condition(status["conditions"], "Available")
+    avail = _cond(status["conditions"], "Available")
     assert (avail["status"], avail["reason"]) == ("False", "MinimumReplicasUnavailable")
     status, _ = progress.rollout_status(d, [old, new], new, T0 + 601)
-    prog = find_condition(status["conditions"], "Progressing")
+    prog = _cond(status["conditions"], "Progressing")
     assert (prog["status"], prog["reason"], prog["message"]) == (
         "False",
         "ProgressDeadlineExceeded",
@@ -178,10 +184,10 @@ def test_paused_and_resumed_conditions() -> None:
     d = deployment(1)
     d["spec"]["paused"] = True
     status = progress.paused_conditions(d, {}, T0)
-    assert find_condition(status["conditions"], "Progressing")["reason"] == "DeploymentPaused"
+    assert _cond(status["conditions"], "Progressing")["reason"] == "DeploymentPaused"
     d["spec"]["paused"] = False
     status = progress.paused_conditions(d, status, T0)
-    cond = find_condition(status["conditions"], "Progressing")
+    cond = _cond(status["conditions"], "Progressing")
     assert (cond["status"], cond["reason"], cond["message"]) == (
         "Unknown",
         "DeploymentResumed",
