@@ -49,9 +49,13 @@ LEADER_LEASE_NAME = "kube-controller-manager"
 def all_controllers() -> dict[str, type[Controller]]:
     """Every controller by name (NewControllerDescriptors), imported lazily."""
     from controllers.deployment import DeploymentController
-    from controllers.replicaset import ReplicaSetController
+    from controllers.replicaset import ReplicaSetController, ReplicationControllerController
 
-    found: list[type[Controller]] = [ReplicaSetController, DeploymentController]
+    found: list[type[Controller]] = [
+        ReplicaSetController,
+        ReplicationControllerController,
+        DeploymentController,
+    ]
     for module, cls in _OPTIONAL:
         try:
             mod = __import__(f"controllers.{module}", fromlist=[cls])

@@ -18,7 +18,8 @@ While pods it created or deleted have not yet shown up in the cache,
 
 Mirrors: pkg/controller/replicaset/replica_set.go (syncReplicaSet, manageReplicas,
 slowStartBatch, getPodsToDelete), replica_set_utils.go (calculateStatus),
-pkg/controller/controller_utils.go (ActivePods), pkg/controller/controller_ref_manager.go.
+pkg/controller/controller_utils.go (ActivePods), pkg/controller/controller_ref_manager.go,
+pkg/controller/replication/replication_controller.go (ReplicationControllers reuse it).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.meta import key as make_key
 from apimachinery.meta import object_key, split_key
-from apimachinery.selectors import Selector, from_label_selector
+from apimachinery.selectors import Selector, from_label_selector, selector_from_set
 from client.cache import copy
-from controllers.base import PODS, REPLICASETS, Context, Controller, Result, Watch
+from controllers.base import PODS, REPLICASETS, REPLICATIONCONTROLLERS, Context, Controller, Result, Watch
 from controllers.expectations import Expectations
 from controllers.util import (
     Obj,
@@ -237,6 +238,11 @@ class ReplicaSetController(Controller):
     def watches(self) -> list[Watch]:
         return [Watch(self.gvr), Watch(PODS, keys=self._pod_keys, observe=self._observe_pod)]
 
+    @staticmethod
+    def selector(owner: Obj) -> Selector:
+        """A ReplicaSet's ``spec.selector`` is a LabelSelector (matchLabels + matchExpressions)."""
+        return from_label_selector((owner.get("spec") or {}).get("selector"))
+
     def _pod_keys(self, pod: Obj) -> list[str]:
         owned = pod_owner_keys(self.kind)(pod)
         if owned or controller_of(pod) is not None:
@@ -247,7 +253,7 @@ class ReplicaSetController(Controller):
         return [
             object_key(rs)
             for rs in self.cache(self.gvr).by_index("namespace", ns)
-            if from_label_selector((rs.get("spec") or {}).get("selector"))(labels)
+            if self.selector(rs)(labels)
         ]
 
     def _observe_pod(self, event: str, old: Obj | None, pod: Obj) -> None:
@@ -263,8 +269,7 @@ class ReplicaSetController(Controller):
             self.expectations.forget(key)
             return None
         ns, _ = split_key(key)
-        selector = from_label_selector((rs.get("spec") or {}).get("selector"))
-        claims = claim_pods(rs, selector, self.cache(PODS).by_index("namespace", ns))
+        claims = claim_pods(rs, self.selector(rs), self.cache(PODS).by_index("namespace", ns))
         await adopt_or_release(self.ctx, rs, claims, self.api_version, self.kind)
         active = [p for p in claims.owned if is_pod_active(p)]
         if self.expectations.satisfied(key) and not meta(rs).get("deletionTimestamp"):
@@ -308,3 +313,18 @@ class ReplicaSetController(Controller):
                     self.expectations.deletion_observed(key, object_key(pod))
                     if not errors.is_not_found(result):
                         raise result
+
+
+class ReplicationControllerController(ReplicaSetController):
+    """The same loop for the older core/v1 ReplicationController (replication_controller.go
+    wraps the ReplicaSet controller the same way); its selector is a plain label map."""
+
+    name = "replicationcontroller"
+    api_version, kind, gvr = "v1", "ReplicationController", REPLICATIONCONTROLLERS
+
+    @staticmethod
+    def selector(owner: Obj) -> Selector:
+        sel = (owner.get("spec") or {}).get("selector")
+        if not sel:  # defaulted from the template's labels by the API server; be safe
+            sel = (((owner.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")
+        return selector_from_set(sel) if sel else from_label_selector(None)

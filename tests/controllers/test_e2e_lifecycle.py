@@ -102,3 +102,31 @@ def test_dangling_owner_reference_is_collected(cluster: Cluster) -> None:
         lambda: cluster.kubectl("get", "configmap", "dangling", check=False).returncode != 0,
         what="dangling configmap collected",
     )
+
+
+def test_replicationcontroller_keeps_replicas(cluster: Cluster) -> None:
+    rc = {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "legacy", "namespace": "default"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"app": "legacy"},
+            "template": {
+                "metadata": {"labels": {"app": "legacy"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(rc))
+    eventually(lambda: len(_names(cluster, "pods", "default", "app=legacy")) == 2, what="2 pods")
+    victim = _names(cluster, "pods", "default", "app=legacy")[0]
+    cluster.kubectl("delete", "pod", victim)
+    eventually(
+        lambda: (
+            len(_names(cluster, "pods", "default", "app=legacy")) == 2
+            and victim not in _names(cluster, "pods", "default", "app=legacy")
+        ),
+        what="replacement pod",
+    )
+    eventually(lambda: cluster.get("rc", "legacy")["status"].get("readyReplicas") == 2, what="rc status")
