@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+
+import pytest
 
 from tests.controllers.conftest import Cluster, eventually
 
@@ -230,3 +233,27 @@ def test_daemonset_one_pod_per_eligible_node(cluster: Cluster) -> None:
     assert sorted(p["spec"]["nodeName"] for p in pods) == ["node1", "node2"]
     d = cluster.get("daemonset", "agent")
     assert d["status"]["desiredNumberScheduled"] == 2 and d["status"]["numberReady"] == 2
+
+
+@pytest.mark.slow
+def test_cronjob_runs_at_the_next_minute(cluster: Cluster) -> None:
+    cluster.kubectl("create", "cronjob", "tick", "--image=busybox:done", "--schedule=* * * * *", "--", "true")
+    jobs = eventually(
+        lambda: [j for j in cluster.get("jobs")["items"] if j["metadata"]["name"].startswith("tick-")],
+        timeout=80,
+        what="a Job from the CronJob",
+    )
+    name = jobs[0]["metadata"]["name"]
+    minutes = int(name.removeprefix("tick-"))
+    assert jobs[0]["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"].endswith(
+        ":00Z"
+    )
+    assert jobs[0]["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    cluster.kubectl("wait", "--for=condition=complete", f"job/{name}", "--timeout=60s", timeout=90)
+    cj = eventually(
+        lambda: (c := cluster.get("cronjob", "tick"))["status"].get("lastSuccessfulTime") and c,
+        what="lastSuccessfulTime",
+    )
+    assert cj["status"]["lastScheduleTime"]
+    assert minutes * 60 <= time.time()
+    cluster.kubectl("delete", "cronjob", "tick")
