@@ -220,3 +220,18 @@ def test_wrong_token_is_401(server: Server, tmp_path: Path) -> None:
         "error: You must be logged in to the server (the server has asked for the client to provide credentials)"
         in r.stderr
     )
+
+
+def test_diff_uses_server_dry_run(server: Server, ns: str) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}, "data": {"a": "1"}}
+    first = server.kubectl("diff", "-n", ns, "-f", "-", input=json.dumps(cm), check=False)
+    assert first.returncode == 1  # kubectl diff: 1 means "there are differences"
+    assert "+  a: \"1\"" in first.stdout
+    assert server.kubectl("get", "cm", "d", "-n", ns, check=False).returncode == 1  # dry run stored nothing
+    server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm))
+    assert server.kubectl("diff", "-n", ns, "-f", "-", input=json.dumps(cm), check=False).returncode == 0
+    cm["data"] = {"a": "2"}
+    for mode in ([], ["--server-side"]):
+        changed = server.kubectl("diff", *mode, "-n", ns, "-f", "-", input=json.dumps(cm), check=False)
+        assert changed.returncode == 1
+        assert '-  a: "1"' in changed.stdout and '+  a: "2"' in changed.stdout
