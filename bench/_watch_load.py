@@ -1,7 +1,8 @@
 """Watch fan-out over HTTP: watcher processes hold the streams, a writer process creates.
 
 ``watch_fanout`` opens ``watchers`` watch streams (``GET ...?watch=1``, HTTP/1.1
-chunked, one connection each) spread over ``procs`` processes, then a separate writer
+chunked, one connection each) spread over ``procs`` processes; once every stream is
+open (its response headers are in), a separate writer
 process creates configmaps at ``rate``/s (open loop) in the watched namespace. Latency
 is per delivery: from the moment the writer *sent* the create to the moment a watcher
 read the event's line, matched by object name; ``perf_counter`` is one clock for every
@@ -23,13 +24,20 @@ from ._load import STARTUP, Target, client, configmap, sleep_until
 Receipts = list[tuple[str, float]]
 
 
-async def _watch(target: Target, path: str, streams: int, expect: int, until: float) -> Receipts:
+async def _watch(
+    target: Target, path: str, streams: int, expect: int, until: float, ready: Connection
+) -> Receipts:
     receipts: Receipts = []
     async with client(target, streams) as http:
+        opened = 0
 
         async def one() -> None:
+            nonlocal opened
             seen = 0
             async with http.stream("GET", path, timeout=None) as r:
+                opened += 1
+                if opened == streams:  # every stream has its response headers: the watch is on
+                    ready.send(time.perf_counter())
                 async for line in r.aiter_lines():
                     now = time.perf_counter()
                     ev = orjson.loads(line)
@@ -74,10 +82,13 @@ async def _write(target: Target, path: str, total: int, rate: float, start: floa
 def _watcher_main(
     target: Target, path: str, streams: int, expect: int, until: float, conn: Connection
 ) -> None:
-    conn.send(asyncio.run(_watch(target, path, streams, expect, until)))
+    conn.send(asyncio.run(_watch(target, path, streams, expect, until, conn)))
 
 
-def _writer_main(target: Target, path: str, total: int, rate: float, start: float, conn: Connection) -> None:
+def _writer_main(
+    target: Target, path: str, total: int, rate: float, go: Connection, conn: Connection
+) -> None:
+    start = go.recv()  # the parent says when: after every watch stream is open
     conn.send(asyncio.run(_write(target, path, total, rate, start)))
 
 
@@ -87,8 +98,7 @@ def watch_fanout(
     """(latencies in seconds, deliveries expected, writes); ``collection`` is the configmaps URL path."""
     ctx = multiprocessing.get_context("spawn")
     total = int(rate * seconds)
-    start = time.perf_counter() + STARTUP + 1.0  # the watches are open before the first write
-    until = start + seconds + 30
+    until = time.perf_counter() + STARTUP + seconds + 60
     pipes, children = [], []
     for p in range(procs):
         parent, child = ctx.Pipe(duplex=False)
@@ -97,9 +107,15 @@ def watch_fanout(
         children.append(ctx.Process(target=_watcher_main, args=args))
         pipes.append(parent)
     wparent, wchild = ctx.Pipe(duplex=False)
-    children.append(ctx.Process(target=_writer_main, args=(target, collection, total, rate, start, wchild)))
+    go_recv, go_send = ctx.Pipe(duplex=False)
+    children.append(ctx.Process(target=_writer_main, args=(target, collection, total, rate, go_recv, wchild)))
     for c in children:
         c.start()
+    # Writes begin only once every stream is open: an event written before a watch
+    # opened would arrive as an initial ADDED, timing the client's start-up, not delivery.
+    for pipe in pipes:
+        pipe.recv()
+    go_send.send(time.perf_counter() + STARTUP)  # the writer imports and connects meanwhile
     started: dict[str, float] = wparent.recv()
     receipts: Receipts = [r for pipe in pipes for r in pipe.recv()]
     for c in children:
