@@ -6,7 +6,8 @@ on top of the watch cache (``apiserver/storage/cacher.py``):
 * the status line and headers go out at once, before the first event;
 * each event is ``{"type": ..., "object": ...}`` followed by ``\\n`` (the Python
   client splits on newlines), flushed as it happens; events that arrive together
-  go out in one chunk;
+  go out in one chunk, and a busy stream writes at most once per ``FLUSH_INTERVAL``;
+* each event is encoded once for all its watchers (``watch_encoding.py``);
 * a resourceVersion older than the cache's window is not an HTTP error but one
   ``ERROR`` event carrying a 410 ``Status``, then the end of the stream (clients
   re-list on it); a resourceVersion from the future waits up to 3 s, then 504;
@@ -38,9 +39,12 @@ from apiserver.storage.store import ObjectEvent
 
 from .common import Scope
 from .listoptions import parse_list_options
+from .watch_encoding import Encoder, shared_encoder
 
 #: kube-apiserver --min-request-timeout default; a watch without timeoutSeconds lasts 1-2x this.
 MIN_REQUEST_TIMEOUT = 1800
+#: The least time between two writes on one busy watch stream (see ``_stream``).
+FLUSH_INTERVAL = 0.05
 
 
 async def watch(scope: Scope) -> Response:
@@ -74,53 +78,56 @@ async def watch(scope: Scope) -> Response:
     except serr.StorageError as e:
         raise store.translate(e) from None
 
-    encode = (
-        _table_encoder(info.resource, accept.include_object, f"meta.k8s.io/{accept.table}")
-        if accept.table
-        else _object_encoder(info.kind, info.api_version)
-    )
-    decode = store.codec.from_storage
-    if type(store.codec).from_storage is not Codec.from_storage:
-        plain = encode
+    codec = store.codec
+    decode = codec.from_storage if type(codec).from_storage is not Codec.from_storage else None
+    encode: Encoder
+    if accept.table:
+        table = _table_encoder(info.resource, accept.include_object, f"meta.k8s.io/{accept.table}")
+        if decode is None:
+            encode = table
+        else:
 
-        def encode(ev: ObjectEvent) -> bytes:
-            if ev.type != "BOOKMARK":
-                ev = ObjectEvent(ev.type, decode(ev.object), ev.revision, ev.prev_object)
-            return plain(ev)  # type: ignore[no-any-return,unused-ignore]
+            def encode(ev: ObjectEvent) -> bytes:
+                if ev.type != "BOOKMARK":
+                    ev = ObjectEvent(ev.type, decode(ev.object), ev.revision, ev.prev_object)
+                return table(ev)
 
+    else:
+        encode = shared_encoder(scope.entry.extra, info.kind, info.api_version, decode)
     return StreamingResponse(_stream(watcher, timeout, encode), media_type=JSON)
 
 
-async def _stream(watcher: Watcher, seconds: float, encode: Any) -> AsyncIterator[bytes]:
+async def _stream(watcher: Watcher, seconds: float, encode: Encoder) -> AsyncIterator[bytes]:
+    """Write what is ready as one chunk, at most once per :data:`FLUSH_INTERVAL`.
+
+    ``watch.go`` flushes whenever its channel is empty, so events that arrived
+    together leave together. In Go a write is cheap; here each chunk costs a trip
+    through Starlette, h11, TLS and a syscall, so a watcher that has just written
+    lets more events gather before it writes again: an idle watch sends its first
+    event at once, a busy one sends one chunk per interval instead of one per event.
+    The deadline (``timeoutSeconds``) is one timer that closes the watcher, not a
+    timeout around every wait.
+    """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
+    timer = loop.call_at(loop.time() + seconds, watcher.close)
+    last_write = -FLUSH_INTERVAL
     try:
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            try:
-                batch = await asyncio.wait_for(watcher.next_batch(), remaining)
-            except TimeoutError:
-                return
+            batch = await watcher.next_batch()
             if not batch:
-                return  # the watcher ended (too slow, cache re-listed): the client re-watches
-            yield b"".join(encode(ev) for ev in batch)
+                return  # ended: too slow, the cache re-listed, or timeoutSeconds passed
+            linger = last_write + FLUSH_INTERVAL - loop.time()
+            if linger > 0:
+                await asyncio.sleep(linger)
+                batch += watcher.ready_events()
+            yield b"".join([encode(ev) for ev in batch])
+            last_write = loop.time()
     finally:
+        timer.cancel()
         watcher.close()
 
 
-def _object_encoder(kind: str, api_version: str) -> Any:
-    def encode(ev: ObjectEvent) -> bytes:
-        obj = ev.object
-        if ev.type == "BOOKMARK":
-            obj = {"kind": kind, "apiVersion": api_version, "metadata": obj.get("metadata") or {}}
-        return orjson.dumps({"type": ev.type, "object": obj}) + b"\n"
-
-    return encode
-
-
-def _table_encoder(resource: str, include_object: str, api_version: str) -> Any:
+def _table_encoder(resource: str, include_object: str, api_version: str) -> Encoder:
     """One-row Tables; column definitions only on the first event, as the real server sends them."""
     first = True
 

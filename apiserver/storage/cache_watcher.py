@@ -164,15 +164,20 @@ class Watcher:
         events in one chunk instead of waking up once per event.
         """
         while True:
-            batch: list[ObjectEvent] = []
-            while len(batch) < max_events:
-                ev = self._next_ready()
-                if ev is None:
-                    break
-                batch.append(ev)
+            batch = self.ready_events(max_events)
             if batch or self.closed_reason is not None:
                 return batch
             await self._wait()
+
+    def ready_events(self, max_events: int = 1000) -> list[ObjectEvent]:
+        """Up to ``max_events`` events that are ready now, without waiting (maybe none)."""
+        batch: list[ObjectEvent] = []
+        while len(batch) < max_events:
+            ev = self._next_ready()
+            if ev is None:
+                break
+            batch.append(ev)
+        return batch
 
     def _next_ready(self) -> ObjectEvent | None:
         if self._initial is not None:
