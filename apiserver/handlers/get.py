@@ -7,7 +7,9 @@ the storage side is etcd3/store.go GetList and cacher.go GetList):
 =================  =====================  ========================================
 resourceVersion    resourceVersionMatch   served
 =================  =====================  ========================================
-unset              unset                  a consistent read of storage, now
+unset              unset                  a consistent read, now: without ``limit``
+                                          from the watch cache once it is at the
+                                          store's current revision, else storage
 "0"                unset                  the watch cache, whatever it holds (no paging)
 "N"                unset / NotOlderThan   now, once storage is at least at N
 "N"                Exact                  storage at revision N (410 if compacted)
@@ -79,6 +81,12 @@ async def list_page(scope: Scope, opts: ListOptions) -> ListPage:
     try:
         if rv == "0" and not opts.continue_token and match != "Exact":
             return await scope.entry.cacher.list(None, predicate, prefix)
+        if not rv and not opts.limit and not opts.continue_token:
+            # A consistent full list: from the watch cache if it has every write so far.
+            current = await store.storage.current_revision()
+            cached = scope.entry.cacher.list_if_fresh(current, predicate, prefix)
+            if cached is not None:
+                return cached
         revision = 0
         if rv and rv != "0":
             wanted = int(rv)

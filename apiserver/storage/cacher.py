@@ -60,7 +60,7 @@ from .cache_watcher import (
 )
 from .errors import CompactedError, StorageError, UnavailableError
 from .interface import KeyValue
-from .store import ListPage, ObjectEvent, ObjectStore, Predicate
+from .store import ListPage, Object, ObjectEvent, ObjectStore, Predicate
 from .watch_cache import CacheEvent, WatchCache
 
 log = logging.getLogger(__name__)
@@ -260,6 +260,33 @@ class Cacher:
         await self.wait_until_fresh(resource_version or 0)
         scope = self._scope(prefix)
         return ListPage(self._cache.objects(scope, predicate), self._cache.revision)
+
+    def get_cached(self, key: str) -> Object | None:
+        """The cached object at ``key`` as of the cache's revision, or None (not held, not ready).
+
+        What an informer's lister answers (upstream admission plugins read listers, not
+        storage): possibly a little behind, never blocking. Shared: do not mutate.
+        """
+        if not self.ready.is_set():
+            return None
+        found = self._cache.snapshot(key)
+        return found[0].object if found else None
+
+    def list_if_fresh(
+        self, revision: int, predicate: Predicate | None = None, prefix: str | None = None
+    ) -> ListPage | None:
+        """The cached objects under ``prefix`` if the cache is already at ``revision``, else None.
+
+        The consistent read from cache (cacher.go ``ConsistentListFromCache``, KEP-2340):
+        a list without a resourceVersion must see every write made before it, so the
+        caller reads the store's current revision first; a cache at least that new holds
+        all of them. Upstream asks etcd for a progress notification and waits; this
+        never waits: a cache that is behind (the last writes were elsewhere, or have not
+        reached it yet) sends the caller back to storage.
+        """
+        if not self.ready.is_set() or self._cache.revision < revision:
+            return None
+        return ListPage(self._cache.objects(self._scope(prefix), predicate), self._cache.revision)
 
     async def watch(
         self,
