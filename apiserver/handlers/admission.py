@@ -5,6 +5,10 @@ Mirrors k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go:
 * creating anything in a namespace that does not exist is 404 ``namespaces "x" not found``;
 * creating in a namespace being deleted is 403 with cause ``NamespaceTerminating``;
 * ``default``, ``kube-system`` and ``kube-public`` may not be deleted (403).
+
+The namespace is read as the plugin reads it: from the namespace lister (here the
+namespaces watch cache, ``Cacher.get_cached``), and only when it is not there from
+storage (the plugin's live lookup, for a namespace created an instant ago).
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ async def admit_namespace(scope: Scope, name: str) -> None:
     """Refuse a create in a missing or terminating namespace."""
     entry = scope.registry.get("", "v1", "namespaces")
     assert entry is not None
-    try:
-        ns = await entry.store.get("", scope.namespace)
-    except errors.StatusError as e:
-        if e.code == 404:
-            raise errors.new_not_found(_NAMESPACES, scope.namespace) from None
-        raise
+    ns = entry.cacher.get_cached(entry.store.key("", scope.namespace))
+    if ns is None:  # not in the cache (yet?): ask storage, as the plugin's live lookup does
+        try:
+            ns = await entry.store.get("", scope.namespace)
+        except errors.StatusError as e:
+            if e.code == 404:
+                raise errors.new_not_found(_NAMESPACES, scope.namespace) from None
+            raise
     if (ns.get("status") or {}).get("phase") == "Terminating" or ns["metadata"].get("deletionTimestamp"):
         gr = GroupResource(scope.entry.info.group, scope.entry.info.resource)
         err = errors.new_forbidden(
