@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import signal
 import sys
@@ -51,12 +52,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="PERCENT",
         help="0 (default) is upstream's adaptive 50 - nodes/125 percent",
     )
+    p.add_argument(
+        "--http2",
+        type=_bool,
+        default=False,
+        nargs="?",
+        const=True,
+        metavar="BOOL",
+        help="talk HTTP/2 to the API server: one multiplexed connection instead of a pool",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 
 
+def _remember_missing_sniffio() -> None:
+    """httpcore asks ``import sniffio`` on every request; when it is not installed, each
+    failed import walks ``sys.path`` again (a tenth of the scheduler's CPU under load).
+    A ``None`` in ``sys.modules`` makes the import fail at once, with the same result."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 async def main(args: argparse.Namespace) -> int:
-    rest = RESTClient.from_kubeconfig(args.kubeconfig, user_agent="scheduler/0.1")
+    rest = RESTClient.from_kubeconfig(args.kubeconfig, user_agent="scheduler/0.1", http2=args.http2)
     scheduler = Scheduler(
         rest, percentage_of_nodes_to_score=args.percentage_of_nodes_to_score, identity=args.identity
     )
@@ -82,6 +100,7 @@ async def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     arguments = parse_args()
+    _remember_missing_sniffio()
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

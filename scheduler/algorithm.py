@@ -27,8 +27,9 @@ Mirrors: pkg/scheduler/schedule_one.go (``schedulePod``, ``findNodesThatFitPod``
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -107,9 +108,10 @@ class Algorithm:
         filters = [(p.name, p.filter) for p in self.profile.filter if p.name not in state.skip_filter]
         wanted = num_feasible_nodes_to_find(len(nodes), self.percentage)
         feasible: list[NodeInfo] = []
-        n, start, evaluated = len(nodes), self.next_start_node_index, 0
-        for i in range(n):
-            node = nodes[(start + i) % n]
+        n, evaluated = len(nodes), 0
+        start = self.next_start_node_index % n if n else 0
+        # Round robin: start where the previous pod's search stopped, wrap around once.
+        for node in itertools.chain(itertools.islice(nodes, start, None), itertools.islice(nodes, start)):
             evaluated += 1
             for name, check in filters:
                 status = check(state, pod, node)
@@ -126,34 +128,41 @@ class Algorithm:
         return feasible, diagnosis, evaluated
 
     def prioritize(self, state: CycleState, pod: Pod, feasible: Sequence[NodeInfo]) -> dict[str, int]:
-        """Weighted sum of normalized scores per node (``prioritizeNodes``)."""
+        """Weighted sum of normalized scores per node (``prioritizeNodes``, ``RunScorePlugins``).
+
+        Scores are kept in lists aligned with ``feasible``; a node-name dict is built
+        only for plugins that normalize (their protocol rewrites one in place).
+        """
         for plugin in self.profile.pre_score:
             status = plugin.pre_score(state, pod, feasible)
             if status is not None and status.code == Code.SKIP:
                 state.skip_score.add(plugin.name)
-        totals = dict.fromkeys((node.name for node in feasible), 0)
+        names = [node.name for node in feasible]
+        totals = [0] * len(feasible)
         for plugin, weight in self.profile.score:
             if plugin.name in state.skip_score:
                 continue
-            scores = {node.name: plugin.score(state, pod, node) for node in feasible}
+            score = plugin.score
+            raw: Iterable[int] = [score(state, pod, node) for node in feasible]
             normalize = getattr(plugin, "normalize", None)
             if normalize is not None:
-                normalize(state, pod, scores)
-            for name, score in scores.items():
-                totals[name] += score * weight
-        return totals
+                by_name = dict(zip(names, raw, strict=True))
+                normalize(state, pod, by_name)
+                raw = by_name.values()  # same order: normalize rewrites values in place
+            totals = [t + s * weight for t, s in zip(totals, raw, strict=True)]
+        return dict(zip(names, totals, strict=True))
 
     def select_host(self, totals: dict[str, int]) -> str:
-        """Highest score; among equals each is picked with equal probability."""
-        best, best_score, ties = "", -1, 0
-        for name, score in totals.items():
-            if score > best_score:
-                best, best_score, ties = name, score, 1
-            elif score == best_score:
-                ties += 1
-                if self.rng.randrange(ties) == 0:
-                    best = name
-        return best
+        """Highest score; among equals each is picked with equal probability.
+
+        Upstream draws once per tie (reservoir sampling); one draw among the tied
+        names gives the same uniform choice, and identical empty nodes tie by hundreds.
+        """
+        if not totals:
+            return ""
+        best_score = max(totals.values())
+        ties = [name for name, score in totals.items() if score == best_score]
+        return ties[self.rng.randrange(len(ties))] if len(ties) > 1 else ties[0]
 
     def schedule(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> ScheduleResult:
         feasible, diagnosis, evaluated = self.find_nodes_that_fit(state, pod, nodes)

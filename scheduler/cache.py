@@ -54,6 +54,12 @@ class Cache:
         self._listed: set[str] = set()
         self._image_nodes: Counter[str] = Counter()
         self._namespace_labels: dict[str, dict[str, str]] = {}
+        #: pods counted anywhere with any (anti-)affinity term / a required anti-affinity term
+        self._with_affinity = 0
+        self._with_required_anti_affinity = 0
+        #: listed nodes with any taint / with spec.unschedulable
+        self._tainted = 0
+        self._unschedulable = 0
 
     # --- the Snapshot protocol ---
 
@@ -65,6 +71,22 @@ class Cache:
 
     def namespace_labels(self, namespace: str) -> dict[str, str]:
         return self._namespace_labels.get(namespace, {})
+
+    def have_pods_with_affinity(self, nodes: Sequence[NodeInfo]) -> bool:
+        return self._with_affinity > 0
+
+    def have_pods_with_required_anti_affinity(self, nodes: Sequence[NodeInfo]) -> bool:
+        return self._with_required_anti_affinity > 0
+
+    def have_tainted_nodes(self, nodes: Sequence[NodeInfo]) -> bool:
+        return self._tainted > 0
+
+    def have_unschedulable_nodes(self, nodes: Sequence[NodeInfo]) -> bool:
+        return self._unschedulable > 0
+
+    def _count_node(self, info: NodeInfo, sign: int) -> None:
+        self._tainted += sign * bool(info.taints)
+        self._unschedulable += sign * info.unschedulable
 
     def set_namespace(self, name: str, labels: dict[str, str] | None) -> None:
         if labels is None:
@@ -85,8 +107,11 @@ class Cache:
             info = self._infos[name] = NodeInfo.of(node)
         else:
             self._image_nodes.subtract(info.images.keys())
+            if name in self._listed:
+                self._count_node(info, -1)
             info.set_node(node)
         self._image_nodes.update(info.images.keys())
+        self._count_node(info, +1)
         if name not in self._listed:
             self._listed.add(name)
             self._node_list.append(info)
@@ -99,6 +124,7 @@ class Cache:
         if info is None or name not in self._listed:
             return
         self._image_nodes.subtract(info.images.keys())
+        self._count_node(info, -1)
         self._listed.discard(name)
         self._node_list.remove(info)
         if info.pods:  # keep counting its pods until they are deleted too
@@ -114,14 +140,24 @@ class Cache:
             info = self._infos[node_name] = NodeInfo.of({"metadata": {"name": node_name}})
         return info
 
+    def _count(self, info: PodInfo, sign: int) -> None:
+        if info.has_affinity:
+            self._with_affinity += sign
+        if info.required_anti_affinity:
+            self._with_required_anti_affinity += sign
+
     def _add(self, pod: Pod, node_name: str) -> None:
-        self._info_for(node_name).add_pod(PodInfo.of(pod))
-        self._pod_node[pod_key(pod)] = node_name
+        info = PodInfo.of(pod)
+        self._info_for(node_name).add_pod(info)
+        self._count(info, +1)
+        self._pod_node[info.key] = node_name
 
     def _remove(self, key: str) -> None:
         node_name = self._pod_node.pop(key, None)
         if node_name is not None and node_name in self._infos:
-            self._infos[node_name].remove_pod(key)
+            info = self._infos[node_name].remove_pod(key)
+            if info is not None:
+                self._count(info, -1)
 
     def is_assumed(self, key: str) -> bool:
         return key in self._assumed

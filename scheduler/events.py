@@ -6,9 +6,15 @@ scheduler writes two kinds (``From: default-scheduler``)::
     Normal   Scheduled         Successfully assigned default/web to node-1
     Warning  FailedScheduling  0/3 nodes are available: 3 Insufficient cpu. preemption: ...
 
-Recording never blocks scheduling: events go into a bounded queue drained by a few
-background workers, and when the queue is full the event is dropped (client-go's
-broadcaster does the same rather than slow its caller). A repeat of the same
+Recording never blocks scheduling: events go into a bounded queue (1,000, upstream's
+``maxQueuedEvents``) drained by one background writer, and when the queue is full
+the event is dropped (client-go's broadcaster is a ``watch.DropIfChannelFull``
+queue: it drops rather than slow its caller); drops are counted and logged at most
+every 10 s. The writer also waits for ``gate`` before each write: the scheduler passes "no
+binding in flight or waiting", so under a burst the API server's time goes to
+bindings, the events wait in the queue (and beyond 1,000 are dropped, with the count
+in the log), and they are written as soon as the burst ends. Without that, every
+scheduled pod cost the server a binding *and* an event create of the same price. A repeat of the same
 (object, reason, message) is not a new object: the existing event's ``count`` and
 ``lastTimestamp`` are bumped with a PATCH, as client-go's EventCorrelator does.
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from apimachinery import errors
@@ -31,13 +38,21 @@ log = logging.getLogger(__name__)
 
 COMPONENT: Final = "default-scheduler"
 QUEUE_SIZE: Final = 1000
+#: At most one "dropped events" warning per this many seconds.
+DROP_LOG_EVERY: Final = 10.0
 
 
 class EventRecorder:
     def __init__(
-        self, rest: RESTClient, component: str = COMPONENT, instance: str = "", workers: int = 2
+        self,
+        rest: RESTClient,
+        component: str = COMPONENT,
+        instance: str = "",
+        workers: int = 1,
+        gate: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.rest = rest
+        self.gate = gate
         self.component = component
         self.instance = instance
         self.workers = workers
@@ -45,6 +60,8 @@ class EventRecorder:
         #: (uid, reason, message) -> [event name, namespace, count]
         self._seen: dict[tuple[str, str, str], list[Any]] = {}
         self.dropped = 0
+        self._dropped_logged = 0
+        self._last_drop_log = 0.0
 
     def event(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         """Record an event about ``obj`` (``recorder.Eventf``); returns at once."""
@@ -79,13 +96,29 @@ class EventRecorder:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped += 1
+            self._log_dropped()
+
+    def _log_dropped(self, force: bool = False) -> None:
+        clock = time.monotonic()
+        if self.dropped > self._dropped_logged and (force or clock - self._last_drop_log >= DROP_LOG_EVERY):
+            log.warning(
+                "event queue full: dropped %d events (%d in total)",
+                self.dropped - self._dropped_logged,
+                self.dropped,
+            )
+            self._dropped_logged, self._last_drop_log = self.dropped, clock
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+        try:
+            await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+        finally:
+            self._log_dropped(force=True)
 
     async def _worker(self) -> None:
         while True:
             event = await self._queue.get()
+            if self.gate is not None:
+                await self.gate()
             try:
                 await self._write(event)
             except Exception as err:  # an event is never worth crashing the scheduler for

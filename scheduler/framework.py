@@ -103,6 +103,26 @@ class Snapshot(Protocol):
 
     def namespace_labels(self, namespace: str) -> dict[str, str]: ...
 
+    def have_pods_with_affinity(self, nodes: Sequence[NodeInfo]) -> bool:
+        """May any of ``nodes`` hold a pod with (anti-)affinity terms? (``HavePodsWithAffinityList``)
+
+        A snapshot may answer from running totals instead of walking ``nodes``; a
+        ``True`` that turns out wrong only costs time, a ``False`` must be right.
+        """
+        ...
+
+    def have_pods_with_required_anti_affinity(self, nodes: Sequence[NodeInfo]) -> bool:
+        """The same for required anti-affinity (``HavePodsWithRequiredAntiAffinityList``)."""
+        ...
+
+    def have_tainted_nodes(self, nodes: Sequence[NodeInfo]) -> bool:
+        """May any of ``nodes`` carry a taint? (lets TaintToleration Skip; not upstream)"""
+        ...
+
+    def have_unschedulable_nodes(self, nodes: Sequence[NodeInfo]) -> bool:
+        """May any of ``nodes`` be cordoned? (lets NodeUnschedulable Skip; not upstream)"""
+        ...
+
 
 class EmptySnapshot:
     def node_infos(self) -> Sequence[NodeInfo]:
@@ -114,6 +134,18 @@ class EmptySnapshot:
     def namespace_labels(self, namespace: str) -> dict[str, str]:
         return {}
 
+    def have_pods_with_affinity(self, nodes: Sequence[NodeInfo]) -> bool:
+        return any(n.pods_with_affinity for n in nodes)
+
+    def have_pods_with_required_anti_affinity(self, nodes: Sequence[NodeInfo]) -> bool:
+        return any(n.pods_with_required_anti_affinity for n in nodes)
+
+    def have_tainted_nodes(self, nodes: Sequence[NodeInfo]) -> bool:
+        return any(n.taints for n in nodes)
+
+    def have_unschedulable_nodes(self, nodes: Sequence[NodeInfo]) -> bool:
+        return any(n.unschedulable for n in nodes)
+
 
 class CycleState:
     """Per-pod scratch space for one scheduling cycle (framework.CycleState).
@@ -122,7 +154,7 @@ class CycleState:
     ``skip_filter`` / ``skip_score`` name the plugins that answered Skip.
     """
 
-    __slots__ = ("_data", "skip_filter", "skip_score", "snapshot")
+    __slots__ = ("_data", "pod_info", "skip_filter", "skip_score", "snapshot")
 
     def __init__(self, snapshot: Snapshot | None = None) -> None:
         self._data: dict[str, Any] = {}
@@ -130,6 +162,9 @@ class CycleState:
         self.skip_score: set[str] = set()
         #: The cluster as this cycle sees it (the handle's SnapshotSharedLister upstream).
         self.snapshot: Snapshot = snapshot if snapshot is not None else EmptySnapshot()
+        #: The pod being scheduled, parsed once (``nodeinfo.cycle_pod_info``): every
+        #: plugin reads it on every node, so it is a slot rather than a ``read``.
+        self.pod_info: Any = None
 
     def write(self, key: str, value: Any) -> None:
         self._data[key] = value

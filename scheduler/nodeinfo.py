@@ -7,6 +7,10 @@ terms); ``NodeInfo`` keeps, per node, the running totals a filter compares again
     NodeInfo(node-1)
       allocatable      {"cpu": 4000, "memory": 8Gi, "pods": 110}    from node.status.allocatable
       requested        sum of the effective requests of its pods (bound *and* assumed)
+      alloc_cpu/memory/pods, req_cpu/memory   the same numbers as plain ints, so the
+                       NodeResourcesFit filter and the resource scores are integer
+                       arithmetic on slots, not dict lookups
+      taints, unschedulable                   from node.spec, read once per node update
       non_zero_cpu/mem the same with 100m / 200Mi for pods that request nothing (scoring)
       pods             key -> PodInfo
       used_ports       {(protocol, port): {hostIP, ...}}
@@ -28,9 +32,10 @@ from typing import Any
 
 from apimachinery.selectors import NOTHING, Selector, from_label_selector
 from scheduler import resources
-from scheduler.framework import Node, Pod
+from scheduler.framework import CycleState, Node, Pod
 
 _generation = itertools.count(1)
+_CPU_MEMORY = frozenset((resources.CPU, resources.MEMORY))
 
 
 def pod_key(pod: Mapping[str, Any]) -> str:
@@ -83,6 +88,10 @@ class PodInfo:
     pod: Pod
     key: str
     requests: resources.Resources
+    #: ``requests`` as ints; ``only_cpu_memory`` when it asks for nothing else (the fast path)
+    cpu: int
+    memory: int
+    only_cpu_memory: bool
     non_zero_cpu: int
     non_zero_memory: int
     host_ports: list[tuple[str, str, int]]
@@ -100,10 +109,14 @@ class PodInfo:
         affinity = pod.get("spec", {}).get("affinity") or {}
         pa, paa = affinity.get("podAffinity") or {}, affinity.get("podAntiAffinity") or {}
         non_zero = resources.pod_requests(pod, non_zero=True)
+        requests = resources.pod_requests(pod)
         return cls(
             pod=pod,
             key=pod_key(pod),
-            requests=resources.pod_requests(pod),
+            requests=requests,
+            cpu=requests.get(resources.CPU, 0),
+            memory=requests.get(resources.MEMORY, 0),
+            only_cpu_memory=requests.keys() <= _CPU_MEMORY,
             non_zero_cpu=non_zero.get(resources.CPU, 0),
             non_zero_memory=non_zero.get(resources.MEMORY, 0),
             host_ports=resources.host_ports(pod),
@@ -138,6 +151,13 @@ class NodeInfo:
     requested: resources.Resources = field(default_factory=dict)
     non_zero_cpu: int = 0
     non_zero_memory: int = 0
+    alloc_cpu: int = 0
+    alloc_memory: int = 0
+    alloc_pods: int = 0
+    req_cpu: int = 0
+    req_memory: int = 0
+    taints: list[dict[str, Any]] = field(default_factory=list)
+    unschedulable: bool = False
     pods: dict[str, PodInfo] = field(default_factory=dict)
     used_ports: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
@@ -159,15 +179,17 @@ class NodeInfo:
         self.labels = node["metadata"].get("labels") or {}
         status = node.get("status") or {}
         self.allocatable = resources.to_units(status.get("allocatable") or status.get("capacity"))
+        self.alloc_cpu = self.allocatable.get(resources.CPU, 0)
+        self.alloc_memory = self.allocatable.get(resources.MEMORY, 0)
+        self.alloc_pods = self.allocatable.get(resources.PODS, 0)
+        spec = node.get("spec") or {}
+        self.taints = spec.get("taints") or []
+        self.unschedulable = bool(spec.get("unschedulable"))
         self.images = {}
         for image in status.get("images") or []:
             for name in image.get("names") or []:
                 self.images[name] = int(image.get("sizeBytes") or 0)
         self.generation = next(_generation)
-
-    @property
-    def taints(self) -> list[dict[str, Any]]:
-        return self.node.get("spec", {}).get("taints") or []
 
     def add_pod(self, info: PodInfo) -> None:
         self._update(info, +1)
@@ -182,6 +204,8 @@ class NodeInfo:
     def _update(self, info: PodInfo, sign: int) -> None:
         for name, amount in info.requests.items():
             self.requested[name] = self.requested.get(name, 0) + sign * amount
+        self.req_cpu += sign * info.cpu
+        self.req_memory += sign * info.memory
         self.non_zero_cpu += sign * info.non_zero_cpu
         self.non_zero_memory += sign * info.non_zero_memory
         for ip, protocol, port in info.host_ports:
@@ -205,3 +229,11 @@ class NodeInfo:
         for info in self.pods.values():
             copy.add_pod(info)
         return copy
+
+
+def cycle_pod_info(state: CycleState, pod: Pod) -> PodInfo:
+    """The pod being scheduled, parsed once per cycle and shared by every plugin."""
+    info: PodInfo | None = state.pod_info
+    if info is None or info.pod is not pod:
+        info = state.pod_info = PodInfo.of(pod)
+    return info

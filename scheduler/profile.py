@@ -59,12 +59,12 @@ class Profile:
 def default_profile() -> Profile:
     unschedulable, node_name, taints = NodeUnschedulable(), NodeName(), TaintToleration()
     affinity, ports, fit = NodeAffinity(), NodePorts(), NodeResourcesFit()
-    spread, inter_pod = PodTopologySpread(), InterPodAffinity()
+    spread, inter_pod, images = PodTopologySpread(), InterPodAffinity(), ImageLocality()
     filters = [unschedulable, node_name, taints, affinity, ports, fit, spread, inter_pod]
     return Profile(
         pre_filter=[p for p in filters if hasattr(p, "pre_filter")],
         filter=filters,
-        pre_score=[affinity, spread, inter_pod],
+        pre_score=[taints, affinity, spread, inter_pod, images],
         score=[
             (taints, 3),
             (affinity, 2),
@@ -72,6 +72,6 @@ def default_profile() -> Profile:
             (spread, 2),
             (inter_pod, 2),
             (BalancedAllocation(), 1),
-            (ImageLocality(), 1),
+            (images, 1),
         ],
     )

@@ -10,7 +10,8 @@ another *before* the app containers, so each only needs room for itself; sidecar
 
 Quantities become integers in the unit the scheduler counts in: CPU in millicores,
 everything else (memory, ephemeral-storage, extended resources) in whole units, both
-rounded up as ``Quantity.MilliValue``/``Value`` do.
+rounded up as ``Quantity.MilliValue``/``Value`` do. Each distinct quantity is parsed
+once (an LRU cache): ten thousand pods asking for ``100m`` share one parse.
 
 For *scoring* only, containers that request no CPU or memory count as 100m / 200Mi
 (``GetNonzeroRequests``), so that a node full of "free" pods does not look empty.
@@ -22,6 +23,7 @@ pkg/scheduler/framework/plugins/noderesources/fit.go (``computePodResourceReques
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -39,11 +41,17 @@ DEFAULT_MEMORY_REQUEST: Final = 200 * 1024 * 1024
 Resources = dict[str, int]
 
 
+@functools.lru_cache(maxsize=4096)
+def _units(name: str, q: str | int | float) -> int:
+    """One quantity in scheduler units, parsed once: pods repeat the same few strings."""
+    return quantity.milli_value(q) if name == CPU else quantity.value(q)
+
+
 def to_units(resources: Mapping[str, Any] | None) -> Resources:
     """A ResourceList (``{"cpu": "500m", "memory": "1Gi"}``) in scheduler units."""
     out: Resources = {}
     for name, q in (resources or {}).items():
-        out[name] = quantity.milli_value(q) if name == CPU else quantity.value(q)
+        out[name] = _units(name, q)
     return out
 
 

@@ -12,9 +12,17 @@
       │ no fit:    preemption (preemption.py); FailedScheduling event;           │
       │            PodScheduled=False/Unschedulable; back to the queue           │
       └──────────────────────────────────────────────────────────────────────────┘
-      ┌ binding cycle (a background task per pod, many in flight) ───────────────┐
+      ┌ binding cycle (a background task per pod, at most 16 POSTs in flight) ───┐
       │ POST pods/{name}/binding → Scheduled event; on error: forget, retry      │
       └──────────────────────────────────────────────────────────────────────────┘
+
+The binding cycle never holds up the next scheduling cycle: the pod is already
+assumed, so the loop moves on while the POST is in flight (upstream runs
+``bindingCycle`` in a goroutine). The in-flight limit is a semaphore; 16 keeps every
+connection in the client's keep-alive pool (httpx keeps 20 idle connections, so a
+higher limit opens and closes TLS connections on every burst: a handshake costs
+more CPU than the binding). Events go through ``events.py``'s bounded queue and
+never delay a binding.
 
 Everything runs on one asyncio loop, so the scheduling cycle, which never awaits,
 sees a cache no informer callback can change halfway through. With
@@ -68,7 +76,7 @@ class Scheduler:
         profile: Profile | None = None,
         *,
         percentage_of_nodes_to_score: int = 0,
-        max_bindings_in_flight: int = 64,
+        max_bindings_in_flight: int = 16,
         identity: str = "",
     ) -> None:
         self.rest = rest
@@ -77,7 +85,13 @@ class Scheduler:
         self.cache = Cache()
         self.queue = SchedulingQueue()
         self.algorithm = Algorithm(self.profile, percentage_of_nodes_to_score)
-        self.recorder = EventRecorder(rest, self.profile.scheduler_name, self.identity)
+        #: bindings spawned and not finished; events wait while there are any
+        self._pending_bindings = 0
+        self._bindings_idle = asyncio.Event()
+        self._bindings_idle.set()
+        self.recorder = EventRecorder(
+            rest, self.profile.scheduler_name, self.identity, gate=self._bindings_idle.wait
+        )
         self._bindings = asyncio.Semaphore(max_bindings_in_flight)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.pods = SharedInformer.for_resource(rest, PODS)
@@ -216,7 +230,17 @@ class Scheduler:
             qpi.unschedulable_plugins = diagnosis.unschedulable_plugins
             return
         assumed = self.cache.assume_pod(pod, result.node)
-        self._spawn(self._bind(qpi, assumed, result.node, cycle))
+        self._pending_bindings += 1
+        self._bindings_idle.clear()
+        self._spawn(self._binding_cycle(qpi, assumed, result.node, cycle))
+
+    async def _binding_cycle(self, qpi: QueuedPodInfo, pod: Pod, node: str, cycle: int) -> None:
+        try:
+            await self._bind(qpi, pod, node, cycle)
+        finally:
+            self._pending_bindings -= 1
+            if not self._pending_bindings:
+                self._bindings_idle.set()
 
     async def _bind(self, qpi: QueuedPodInfo, pod: Pod, node: str, cycle: int) -> None:
         meta = pod["metadata"]

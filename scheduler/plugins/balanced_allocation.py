@@ -13,20 +13,23 @@ from __future__ import annotations
 
 from typing import Final
 
-from scheduler import resources
 from scheduler.framework import MAX_NODE_SCORE, CycleState, Pod
-from scheduler.nodeinfo import NodeInfo, PodInfo
+from scheduler.nodeinfo import NodeInfo, PodInfo, cycle_pod_info
 
 NAME: Final = "NodeResourcesBalancedAllocation"
 
 
 def balanced_score(pod: PodInfo, node: NodeInfo) -> int:
-    cpu_alloc = node.allocatable.get(resources.CPU, 0)
-    mem_alloc = node.allocatable.get(resources.MEMORY, 0)
+    cpu_alloc = node.alloc_cpu
+    mem_alloc = node.alloc_memory
     if not cpu_alloc or not mem_alloc:
         return 0
-    cpu = min((node.non_zero_cpu + pod.non_zero_cpu) / cpu_alloc, 1.0)
-    mem = min((node.non_zero_memory + pod.non_zero_memory) / mem_alloc, 1.0)
+    cpu = (node.non_zero_cpu + pod.non_zero_cpu) / cpu_alloc
+    if cpu > 1.0:
+        cpu = 1.0
+    mem = (node.non_zero_memory + pod.non_zero_memory) / mem_alloc
+    if mem > 1.0:
+        mem = 1.0
     std = abs(cpu - mem) / 2
     return int((1 - std) * MAX_NODE_SCORE)
 
@@ -35,5 +38,4 @@ class BalancedAllocation:
     name = NAME
 
     def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
-        info = state.read("NodeResourcesFit")
-        return balanced_score(info if info is not None else PodInfo.of(pod), node)
+        return balanced_score(cycle_pod_info(state, pod), node)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from scheduler.framework import MAX_NODE_SCORE, SKIP, CycleState, Pod, Status, unresolvable, unschedulable
-from scheduler.nodeinfo import AffinityTerm, NodeInfo, PodInfo
+from scheduler.nodeinfo import AffinityTerm, NodeInfo, PodInfo, cycle_pod_info
 
 NAME: Final = "InterPodAffinity"
 AFFINITY_REASON: Final = "node(s) didn't match pod affinity rules"
@@ -141,8 +141,8 @@ class InterPodAffinity:
     name = NAME
 
     def pre_filter(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
-        incoming = PodInfo.of(pod)
-        anyone_anti = any(n.pods_with_required_anti_affinity for n in nodes)
+        incoming = cycle_pod_info(state, pod)
+        anyone_anti = state.snapshot.have_pods_with_required_anti_affinity(nodes)
         if not (incoming.required_affinity or incoming.required_anti_affinity or anyone_anti):
             return SKIP
         state.write(NAME, pre_filter_counts(state, incoming, nodes))
@@ -160,10 +160,12 @@ class InterPodAffinity:
         return None
 
     def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
-        incoming = PodInfo.of(pod)
+        incoming = cycle_pod_info(state, pod)
         everyone = state.snapshot.node_infos()
-        if not (incoming.preferred_affinity or incoming.preferred_anti_affinity) and not any(
-            n.pods_with_affinity for n in everyone
+        if not (
+            incoming.preferred_affinity
+            or incoming.preferred_anti_affinity
+            or state.snapshot.have_pods_with_affinity(everyone)
         ):
             return SKIP
         state.write(NAME + "/score", topology_scores(state, incoming, everyone))

@@ -25,7 +25,7 @@ from typing import Final
 
 from scheduler import resources
 from scheduler.framework import MAX_NODE_SCORE, Code, CycleState, Pod, Status
-from scheduler.nodeinfo import NodeInfo, PodInfo
+from scheduler.nodeinfo import NodeInfo, PodInfo, cycle_pod_info
 
 NAME: Final = "NodeResourcesFit"
 TOO_MANY_PODS: Final = "Too many pods"
@@ -63,14 +63,31 @@ def fits_request(request: resources.Resources, node: NodeInfo) -> list[Insuffici
     return out
 
 
+def fits_fast(pod: PodInfo, node: NodeInfo) -> bool:
+    """True when ``fits_request`` would find nothing short: pods, cpu and memory only.
+
+    Pure integer comparisons on NodeInfo's precomputed slots; a pod that asks for
+    anything else (ephemeral-storage, extended resources) takes the general path.
+    """
+    return (
+        pod.only_cpu_memory
+        and len(node.pods) < node.alloc_pods
+        and (pod.cpu <= 0 or pod.cpu <= node.alloc_cpu - node.req_cpu)
+        and (pod.memory <= 0 or pod.memory <= node.alloc_memory - node.req_memory)
+    )
+
+
 def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
+    """``leastResourceScorer`` over cpu and memory, weight 1 each, in integer arithmetic."""
     total = 0
-    for requested, allocatable in (
-        (node.non_zero_cpu + pod.non_zero_cpu, node.allocatable.get(resources.CPU, 0)),
-        (node.non_zero_memory + pod.non_zero_memory, node.allocatable.get(resources.MEMORY, 0)),
-    ):
-        if allocatable and requested <= allocatable:
-            total += (allocatable - requested) * MAX_NODE_SCORE // allocatable
+    allocatable = node.alloc_cpu
+    requested = node.non_zero_cpu + pod.non_zero_cpu
+    if allocatable and requested <= allocatable:
+        total += (allocatable - requested) * MAX_NODE_SCORE // allocatable
+    allocatable = node.alloc_memory
+    requested = node.non_zero_memory + pod.non_zero_memory
+    if allocatable and requested <= allocatable:
+        total += (allocatable - requested) * MAX_NODE_SCORE // allocatable
     return total // 2
 
 
@@ -78,15 +95,14 @@ class NodeResourcesFit:
     name = NAME
 
     def pre_filter(self, state: CycleState, pod: Pod, nodes: object) -> Status | None:
-        state.write(NAME, PodInfo.of(pod))
+        cycle_pod_info(state, pod)  # computePodResourceRequest: once per cycle
         return None
 
-    def _info(self, state: CycleState, pod: Pod) -> PodInfo:
-        info = state.read(NAME)
-        return info if info is not None else PodInfo.of(pod)
-
     def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
-        short = fits_request(self._info(state, pod).requests, node)
+        info = cycle_pod_info(state, pod)
+        if fits_fast(info, node):
+            return None
+        short = fits_request(info.requests, node)
         if not short:
             return None
         code = (
@@ -95,4 +111,4 @@ class NodeResourcesFit:
         return Status(code, tuple(s.reason for s in short))
 
     def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
-        return least_allocated(self._info(state, pod), node)
+        return least_allocated(cycle_pod_info(state, pod), node)

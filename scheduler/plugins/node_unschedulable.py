@@ -9,9 +9,10 @@ Mirrors: pkg/scheduler/framework/plugins/nodeunschedulable/node_unschedulable.go
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
-from scheduler.framework import CycleState, Pod, Status, unresolvable
+from scheduler.framework import SKIP, CycleState, Pod, Status, unresolvable
 from scheduler.nodeinfo import NodeInfo
 from scheduler.plugins.taint_toleration import tolerates
 
@@ -21,13 +22,17 @@ TAINT_UNSCHEDULABLE: Final = {"key": "node.kubernetes.io/unschedulable", "effect
 
 
 def fits(pod: Pod, node: NodeInfo) -> bool:
-    if not node.node.get("spec", {}).get("unschedulable"):
+    if not node.unschedulable:
         return True
     return any(tolerates(t, TAINT_UNSCHEDULABLE) for t in pod["spec"].get("tolerations") or ())
 
 
 class NodeUnschedulable:
     name = NAME
+
+    def pre_filter(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
+        """Skip when no node is cordoned (not upstream: it saves a call per node)."""
+        return None if state.snapshot.have_unschedulable_nodes(nodes) else SKIP
 
     def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
         return None if fits(pod, node) else unresolvable(REASON)

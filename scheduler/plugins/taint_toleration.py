@@ -15,10 +15,10 @@ k8s.io/api/core/v1/toleration.go (``ToleratesTaint``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from scheduler.framework import CycleState, Pod, Status, default_normalize_score, unresolvable
+from scheduler.framework import SKIP, CycleState, Pod, Status, default_normalize_score, unresolvable
 from scheduler.nodeinfo import NodeInfo
 
 NAME: Final = "TaintToleration"
@@ -66,7 +66,17 @@ def count_intolerable_prefer_no_schedule(pod: Pod, node: NodeInfo) -> int:
 
 
 class TaintToleration:
+    """Upstream has no PreFilter here and PreScore never skips. On a cluster with no
+    taint at all the filter passes everywhere and every score normalizes to the same
+    100, so both Skip: the choice of node is the same, without a call per node."""
+
     name = NAME
+
+    def pre_filter(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
+        return None if state.snapshot.have_tainted_nodes(nodes) else SKIP
+
+    def pre_score(self, state: CycleState, pod: Pod, nodes: Sequence[NodeInfo]) -> Status | None:
+        return None if state.snapshot.have_tainted_nodes(nodes) else SKIP
 
     def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
         if not node.taints:

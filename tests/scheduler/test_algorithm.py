@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -19,19 +20,48 @@ CONTROL_PLANE = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSc
 @pytest.mark.parametrize(
     ("nodes", "percentage", "expected"),
     [
-        (10, 0, 10),
-        (99, 0, 99),
-        (100, 0, 100),
-        (1000, 0, 420),
-        (5000, 0, 500),
-        (6000, 0, 300),
-        (200, 10, 100),
-        (1000, 100, 1000),
+        # The cases of TestNumFeasibleNodesToFind in upstream's schedule_one_test.go.
+        pytest.param(10, 0, 10, id="upstream-not-set-few-nodes"),
+        pytest.param(10, 40, 10, id="upstream-set-few-nodes"),
+        pytest.param(1000, 0, 420, id="upstream-not-set-1000-nodes"),
+        pytest.param(1000, 40, 400, id="upstream-set-1000-nodes"),
+        pytest.param(6000, 0, 300, id="upstream-not-set-more-than-50x125"),
+        pytest.param(6000, 40, 2400, id="upstream-set-more-than-50x125"),
+        # The edges of the formula: max(50 - nodes/125, 5) %, at least 100 nodes.
+        pytest.param(99, 0, 99, id="below-min-all"),
+        pytest.param(100, 0, 100, id="min"),
+        pytest.param(125, 0, 100, id="49-percent-floored-to-100"),
+        pytest.param(250, 0, 120, id="48-percent"),
+        pytest.param(5000, 0, 500, id="5k-adaptive-10-percent"),
+        pytest.param(5625, 0, 281, id="last-above-5-percent"),
+        pytest.param(20000, 0, 1000, id="floor-5-percent"),
+        pytest.param(200, 10, 100, id="at-least-100"),
+        pytest.param(1000, 100, 1000, id="all"),
     ],
-    ids=["tiny", "below-min", "min", "1k-adaptive", "5k-adaptive", "floor-5-percent", "at-least-100", "all"],
 )
 def test_num_feasible_nodes_to_find(nodes: int, percentage: int, expected: int) -> None:
     assert num_feasible_nodes_to_find(nodes, percentage) == expected
+
+
+@pytest.mark.parametrize(
+    ("totals", "expected"),
+    [
+        pytest.param({}, {""}, id="no-nodes"),
+        pytest.param({"a": 1}, {"a"}, id="one"),
+        pytest.param({"a": 1, "b": 3, "c": 2}, {"b"}, id="highest-wins"),
+        pytest.param({"a": 3, "b": 3, "c": 2}, {"a", "b"}, id="ties-both-possible"),
+    ],
+)
+def test_select_host(totals: dict[str, int], expected: set[str]) -> None:
+    algo = Algorithm(default_profile(), rng=random.Random(0))
+    assert {algo.select_host(totals) for _ in range(50)} == expected
+
+
+def test_select_host_is_uniform_among_ties() -> None:
+    algo = Algorithm(default_profile(), rng=random.Random(7))
+    picks = Counter(algo.select_host({"a": 5, "b": 5, "c": 5, "d": 1}) for _ in range(3000))
+    assert set(picks) == {"a", "b", "c"}
+    assert all(900 < n < 1100 for n in picks.values())
 
 
 def three_nodes() -> Cache:
@@ -82,3 +112,45 @@ def test_round_robin_start_and_early_stop_on_large_clusters() -> None:
     first = algo.schedule(CycleState(cache), pod("a"), cache.node_infos())
     assert (first.evaluated, first.feasible) == (420, 420)
     assert algo.next_start_node_index == 420
+
+
+def test_wraps_around_from_the_round_robin_start() -> None:
+    cache = Cache()
+    for i in range(300):
+        cache.add_node(node(f"n{i:04}"))
+    algo = Algorithm(default_profile(), percentage_of_nodes_to_score=50)
+    algo.next_start_node_index = 250
+    result = algo.schedule(CycleState(cache), pod("a"), cache.node_infos())
+    assert (result.evaluated, result.feasible) == (150, 150)
+    assert algo.next_start_node_index == 100  # 250 + 150 wrapped around 300
+
+
+def test_skips_plugins_with_nothing_to_do() -> None:
+    """No taint, no cordon, no affinity, no spread, no images: only the resource checks run."""
+    cache = three_nodes()
+    cache.remove_node("control-plane")
+    state = CycleState(cache)
+    Algorithm(default_profile()).schedule(state, pod(cpu="100m"), cache.node_infos())
+    assert state.skip_filter == {
+        "NodeUnschedulable",
+        "NodeName",
+        "TaintToleration",
+        "NodeAffinity",
+        "NodePorts",
+        "PodTopologySpread",
+        "InterPodAffinity",
+    }
+    assert state.skip_score == {
+        "TaintToleration",
+        "NodeAffinity",
+        "PodTopologySpread",
+        "InterPodAffinity",
+        "ImageLocality",
+    }
+
+
+def test_a_taint_anywhere_turns_the_taint_checks_on() -> None:
+    cache = three_nodes()
+    state = CycleState(cache)
+    Algorithm(default_profile()).schedule(state, pod(cpu="100m"), cache.node_infos())
+    assert "TaintToleration" not in state.skip_filter

@@ -71,3 +71,42 @@ def test_images_are_counted_per_node() -> None:
     assert cache.num_nodes_with_image("nginx:latest") == 2
     cache.remove_node("n2")
     assert cache.num_nodes_with_image("nginx:latest") == 1
+
+
+def test_running_totals_for_plugin_skips() -> None:
+    """The counters behind have_tainted_nodes / have_unschedulable_nodes / have_pods_with_*."""
+    cache = Cache()
+    cache.add_node(node("n1"))
+    assert not cache.have_tainted_nodes([]) and not cache.have_unschedulable_nodes([])
+    cache.update_node(node("n1", taints=[{"key": "k", "effect": "NoSchedule"}], unschedulable=True))
+    assert cache.have_tainted_nodes([]) and cache.have_unschedulable_nodes([])
+    cache.update_node(node("n1"))
+    assert not cache.have_tainted_nodes([]) and not cache.have_unschedulable_nodes([])
+    cache.update_node(node("n1", unschedulable=True))
+    cache.remove_node("n1")
+    assert not cache.have_unschedulable_nodes([])
+
+    cache.add_node(node("n2"))
+    anti = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    }
+    cache.add_pod(on("n2", pod("a", affinity=anti)))
+    assert cache.have_pods_with_affinity([]) and cache.have_pods_with_required_anti_affinity([])
+    cache.remove_pod(on("n2", pod("a", affinity=anti)))
+    assert not cache.have_pods_with_affinity([]) and not cache.have_pods_with_required_anti_affinity([])
+
+
+def test_node_info_keeps_integer_totals() -> None:
+    cache = Cache()
+    cache.add_node(node("n1", cpu="4", memory="8Gi", pods="10"))
+    cache.add_pod(on("n1", pod("a", cpu="1500m", memory="1Gi")))
+    info = cache.get("n1")
+    assert info is not None
+    assert (info.alloc_cpu, info.alloc_memory, info.alloc_pods) == (4000, 8 * 2**30, 10)
+    assert (info.req_cpu, info.req_memory) == (1500, 2**30)
+    cache.remove_pod(on("n1", pod("a")))
+    assert (info.req_cpu, info.req_memory) == (0, 0)

@@ -8,6 +8,7 @@ seconds), never on fixed sleeps.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -73,7 +74,8 @@ def run_pod(server: Server, ns: str, name: str, cpu: str = "100m", **spec: Any) 
 
 
 def pod(server: Server, ns: str, name: str) -> dict[str, Any]:
-    return server.kubectl_json("get", "pod", name, "-n", ns)  # type: ignore[no-any-return]
+    body: dict[str, Any] = server.kubectl_json("get", "pod", name, "-n", ns)
+    return body
 
 
 def node_of(server: Server, ns: str, name: str) -> str:
@@ -83,7 +85,8 @@ def node_of(server: Server, ns: str, name: str) -> str:
 def pod_scheduled(server: Server, ns: str, name: str) -> dict[str, Any] | None:
     for c in pod(server, ns, name).get("status", {}).get("conditions") or []:
         if c["type"] == "PodScheduled":
-            return c  # type: ignore[no-any-return]
+            condition: dict[str, Any] = c
+            return condition
     return None
 
 
@@ -172,7 +175,7 @@ def test_identical_pods_spread_across_nodes(cluster: Server, ns: str) -> None:
         create_node(cluster, name, cpu="4", labels={"pool": "spread"})
     for i in range(4):
         run_pod(cluster, ns, f"web-{i}", cpu="500m", nodeSelector={"pool": "spread"})
-    nodes = [wait_for("binding", lambda i=i: node_of(cluster, ns, f"web-{i}")) for i in range(4)]
+    nodes = [wait_for("binding", functools.partial(node_of, cluster, ns, f"web-{i}")) for i in range(4)]
     assert sorted(nodes) == ["spread-a", "spread-a", "spread-b", "spread-b"]
 
 

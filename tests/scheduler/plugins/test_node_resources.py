@@ -13,7 +13,7 @@ import pytest
 from scheduler.framework import Code, CycleState
 from scheduler.nodeinfo import PodInfo
 from scheduler.plugins.balanced_allocation import balanced_score
-from scheduler.plugins.node_resources_fit import NodeResourcesFit, least_allocated
+from scheduler.plugins.node_resources_fit import NodeResourcesFit, fits_fast, fits_request, least_allocated
 from scheduler.resources import pod_requests
 from tests.scheduler.builders import info, node, on, pod
 
@@ -160,3 +160,39 @@ def test_scores(requested_cpu: str, requested_memory: str, least: int, balanced:
     incoming = PodInfo.of(pod())
     assert least_allocated(incoming, n) == least
     assert balanced_score(incoming, n) == balanced
+
+
+@pytest.mark.parametrize(
+    ("the_node", "existing", "incoming"),
+    [
+        pytest.param(node(cpu="4", memory="8Gi"), [], pod(cpu="1", memory="1Gi"), id="fits"),
+        pytest.param(node(cpu="4"), [pod("e", cpu="3500m")], pod(cpu="500m"), id="exactly-full-cpu"),
+        pytest.param(node(cpu="4"), [pod("e", cpu="3500m")], pod(cpu="501m"), id="short-of-cpu"),
+        pytest.param(node(memory="1Gi"), [pod("e", memory="1Gi")], pod(memory="1"), id="short-of-memory"),
+        pytest.param(node(pods="1"), [pod("e")], pod(), id="too-many-pods"),
+        pytest.param(node(pods="0"), [], pod(), id="no-pods-allowed"),
+        pytest.param(node(cpu="1"), [pod("e", cpu="2")], pod(), id="overcommitted-but-asks-for-nothing"),
+        pytest.param(
+            node(extra={"example.com/gpu": "1"}),
+            [],
+            pod(containers=[{"name": "c", "resources": {"requests": {"example.com/gpu": "1"}}}]),
+            id="extended-resource-takes-the-general-path",
+        ),
+        pytest.param(
+            node(),
+            [],
+            pod(containers=[{"name": "c", "resources": {"requests": {"ephemeral-storage": "1Gi"}}}]),
+            id="ephemeral-storage-takes-the-general-path",
+        ),
+    ],
+)
+def test_fast_path_never_disagrees(
+    the_node: dict[str, Any], existing: list[dict[str, Any]], incoming: dict[str, Any]
+) -> None:
+    """``fits_fast`` may only say "fits" when the general ``fits_request`` finds nothing short."""
+    n = info(the_node, *[on("n1", p) for p in existing])
+    p = PodInfo.of(incoming)
+    if fits_fast(p, n):
+        assert fits_request(p.requests, n) == []
+    expected = NodeResourcesFit().filter(CycleState(), incoming, n)
+    assert (expected is None) == (fits_request(p.requests, n) == [])
