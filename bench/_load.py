@@ -2,9 +2,10 @@
 
 The server under test is one Python process on a 2-core machine, so the clients must
 not share its interpreter, or we would measure the client. ``load()`` starts
-``procs`` spawned processes, each running ``clients // procs`` asyncio tasks over one
-``httpx.AsyncClient`` (HTTP/1.1, one keep-alive connection per task, the admin client
-certificate); each task repeats its operation until the deadline and times each one.
+``procs`` spawned processes, each running ``clients // procs`` asyncio tasks, each on
+its own keep-alive TLS connection with the admin client certificate, spoken by
+``_rawhttp.RawConnection`` (httpx cost the clients more than the server cost the
+server); each task repeats its operation until the deadline and times each one.
 The parent also reads the server's CPU time from ``/proc`` around the run: a server near
 100% of one core is the bottleneck; one well below it means the clients were.
 
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import httpx
 import orjson
+
+from ._rawhttp import RawConnection
 
 #: Seconds the spawned clients get to import and connect before the measured window opens.
 STARTUP = 1.5
@@ -78,45 +81,56 @@ async def sleep_until(moment: float) -> None:
     await asyncio.sleep(max(0.0, moment - time.perf_counter()))
 
 
+def tls_context(target: Target) -> ssl.SSLContext:
+    tls = ssl.create_default_context(cafile=str(target.ca))
+    tls.load_cert_chain(str(target.cert))
+    tls.set_alpn_protocols(["http/1.1"])
+    return tls
+
+
 async def _run(target: Target, op: Op, tasks: int, start: float, seconds: float, tag: str) -> LoadResult:
     out = LoadResult()
-    async with client(target, tasks) as http:
+    tls = tls_context(target)
+    conns = [await RawConnection.open(target.base_url, tls) for _ in range(tasks)]
 
-        async def once(t: int, i: int) -> None:
-            if op.kind == "get":
-                r = await http.get(op.path)
-            elif op.kind == "create":
-                headers = {"content-type": "application/json"}
-                r = await http.post(op.path, content=configmap(f"{tag}-{t}-{i}"), headers=headers)
-            else:
-                path, pages = op.path, 0
-                while True:
-                    r = await http.get(path)
-                    pages += 1
-                    token = orjson.loads(r.content)["metadata"].get("continue") if r.is_success else None
-                    if not token or pages >= op.max_pages:
-                        break
-                    path = f"{op.path}&continue={token}"
-            if not r.is_success:
+    async def once(t: int, i: int) -> None:
+        http = conns[t]
+        if op.kind == "get":
+            status, _ = await http.request("GET", op.path)
+        elif op.kind == "create":
+            status, _ = await http.request("POST", op.path, configmap(f"{tag}-{t}-{i}"))
+        else:
+            path, pages = op.path, 0
+            while True:
+                status, body = await http.request("GET", path)
+                pages += 1
+                token = orjson.loads(body)["metadata"].get("continue") if status < 300 else None
+                if not token or pages >= op.max_pages:
+                    break
+                path = f"{op.path}&continue={token}"
+        if status >= 300:
+            out.errors += 1
+
+    async def worker(t: int) -> None:
+        i = 0
+        while time.perf_counter() < deadline:
+            begin = time.perf_counter()
+            try:
+                await once(t, i)
+            except (OSError, asyncio.IncompleteReadError):
                 out.errors += 1
+                conns[t] = await RawConnection.open(target.base_url, tls)
+                continue
+            out.latencies.append(time.perf_counter() - begin)
+            i += 1
 
-        async def worker(t: int) -> None:
-            i = 0
-            while time.perf_counter() < deadline:
-                begin = time.perf_counter()
-                try:
-                    await once(t, i)
-                except httpx.TransportError:
-                    out.errors += 1
-                    continue
-                out.latencies.append(time.perf_counter() - begin)
-                i += 1
-
-        await once(0, -1)  # import, connect, handshake before the clock starts
-        await sleep_until(start)  # every process starts together (perf_counter is system-wide)
-        deadline = start + seconds
-        await asyncio.gather(*(worker(t) for t in range(tasks)))
-        out.seconds = time.perf_counter() - start
+    await once(0, -1)  # import and warm up before the clock starts
+    await sleep_until(start)  # every process starts together (perf_counter is system-wide)
+    deadline = start + seconds
+    await asyncio.gather(*(worker(t) for t in range(tasks)))
+    out.seconds = time.perf_counter() - start
+    for c in conns:
+        await c.close()
     out.ops = len(out.latencies)
     return out
 

@@ -19,7 +19,8 @@ from multiprocessing.connection import Connection
 import httpx
 import orjson
 
-from ._load import STARTUP, Target, client, configmap, sleep_until
+from ._load import STARTUP, Target, client, configmap, sleep_until, tls_context
+from ._rawhttp import RawConnection
 
 Receipts = list[tuple[str, float]]
 
@@ -28,29 +29,33 @@ async def _watch(
     target: Target, path: str, streams: int, expect: int, until: float, ready: Connection
 ) -> Receipts:
     receipts: Receipts = []
-    async with client(target, streams) as http:
-        opened = 0
+    tls = tls_context(target)
+    opened = 0
 
-        async def one() -> None:
-            nonlocal opened
-            seen = 0
-            async with http.stream("GET", path, timeout=None) as r:
-                opened += 1
-                if opened == streams:  # every stream has its response headers: the watch is on
-                    ready.send(time.perf_counter())
-                async for line in r.aiter_lines():
-                    now = time.perf_counter()
-                    ev = orjson.loads(line)
-                    if ev["type"] == "ADDED":
-                        receipts.append((ev["object"]["metadata"]["name"], now))
-                        seen += 1
-                        if seen == expect:
-                            return
+    async def one() -> None:
+        nonlocal opened
+        seen = 0
+        conn = await RawConnection.open(target.base_url, tls)
+        try:
+            await conn.start_stream(path)
+            opened += 1
+            if opened == streams:  # every stream has its response headers: the watch is on
+                ready.send(time.perf_counter())
+            async for line in conn.lines():
+                now = time.perf_counter()
+                ev = orjson.loads(line)
+                if ev["type"] == "ADDED":
+                    receipts.append((ev["object"]["metadata"]["name"], now))
+                    seen += 1
+                    if seen == expect:
+                        return
+        finally:
+            await conn.close()
 
-        tasks = [asyncio.create_task(one()) for _ in range(streams)]
-        _done, pending = await asyncio.wait(tasks, timeout=until - time.perf_counter())
-        for t in pending:
-            t.cancel()
+    tasks = [asyncio.create_task(one()) for _ in range(streams)]
+    _done, pending = await asyncio.wait(tasks, timeout=until - time.perf_counter())
+    for t in pending:
+        t.cancel()
     return receipts
 
 
