@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import logging
 import signal
 import sys
@@ -65,13 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _remember_missing_sniffio() -> None:
-    """httpcore asks ``import sniffio`` on every request; when it is not installed, each
-    failed import walks ``sys.path`` again (a tenth of the scheduler's CPU under load).
-    A ``None`` in ``sys.modules`` makes the import fail at once, with the same result."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
 
 async def main(args: argparse.Namespace) -> int:
     rest = RESTClient.from_kubeconfig(args.kubeconfig, user_agent="scheduler/0.1", http2=args.http2)
@@ -100,7 +92,6 @@ async def main(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    _remember_missing_sniffio()
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
