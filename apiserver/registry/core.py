@@ -136,6 +136,14 @@ class NodeStrategy(Strategy):
 
     has_status = True
 
+    def prepare_for_create(self, obj: Object) -> None:
+        """Unlike most kinds, a Node keeps the status it is created with: the kubelet
+        registers capacity, addresses and conditions in that one write."""
+        status = obj.get("status")
+        super().prepare_for_create(obj)
+        if status is not None:
+            obj["status"] = status
+
 
 class ServiceStrategy(Strategy):
     """pkg/registry/core/service/strategy.go plus the defaults of SetDefaults_Service."""

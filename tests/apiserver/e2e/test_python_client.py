@@ -248,3 +248,14 @@ def test_dry_run_stores_nothing(server: Server, ns: str) -> None:
     with pytest.raises(ApiException) as e:
         core.read_namespaced_config_map("dry", ns)
     assert e.value.status == 404
+
+
+def test_node_keeps_the_status_it_is_created_with(server: Server) -> None:
+    core = server.core()
+    node = {
+        "metadata": {"name": "created-with-status"},
+        "status": {"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}, "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    made = core.create_node(node)
+    assert made.status.capacity == {"cpu": "4", "memory": "8Gi", "pods": "110"}
+    core.delete_node("created-with-status")
