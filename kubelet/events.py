@@ -45,8 +45,15 @@ def container_ref(pod: dict[str, Any], container: str, init: bool = False) -> di
 
 
 class EventRecorder:
-    def __init__(self, rest: RESTClient | None, node_name: str, component: str = "kubelet") -> None:
+    def __init__(
+        self,
+        rest: RESTClient | None,
+        node_name: str,
+        component: str = "kubelet",
+        limiter: asyncio.Semaphore | None = None,
+    ) -> None:
         self.rest, self.node_name, self.component = rest, node_name, component
+        self._limiter = limiter or asyncio.Semaphore(1)
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
         self._seen: dict[tuple[str, str, str, str], tuple[str, int]] = {}
         self.recorded: list[tuple[str, str, str]] = []  # (reason, message, fieldPath): for tests
@@ -89,6 +96,11 @@ class EventRecorder:
     ) -> None:
         self.event(container_ref(pod, container, init), type_, reason, message)
 
+    def share_limiter(self, limiter: asyncio.Semaphore) -> None:
+        """Post through ``limiter`` (shared by many simulated kubelets, so that their events
+        never crowd out pod status writes)."""
+        self._limiter = limiter
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"events {self.node_name}")
 
@@ -104,21 +116,25 @@ class EventRecorder:
             ref = event["involvedObject"]
             key = (ref.get("uid", ""), ref.get("fieldPath", ""), event["reason"], event["message"])
             try:
-                if (seen := self._seen.get(key)) is not None:
-                    name, count = seen
-                    await self.rest.patch(
-                        EVENTS, name, {"count": count + 1, "lastTimestamp": event["lastTimestamp"]},
-                        namespace=event["metadata"]["namespace"],
-                    )  # fmt: skip
-                    self._seen[key] = (name, count + 1)
-                else:
-                    await self.rest.create(EVENTS, event, namespace=event["metadata"]["namespace"])
-                    if len(self._seen) > 4096:
-                        self._seen.clear()
-                    self._seen[key] = (event["metadata"]["name"], 1)
+                async with self._limiter:
+                    await self._post(event, key)
             except errors.StatusError as err:
                 if errors.is_not_found(err):
                     self._seen.pop(key, None)
                 log.debug("event %s dropped: %s", event["reason"], err)
             except Exception as err:
                 log.debug("event %s dropped: %s", event["reason"], err)
+
+    async def _post(self, event: dict[str, Any], key: tuple[str, str, str, str]) -> None:
+        assert self.rest is not None
+        namespace = event["metadata"]["namespace"]
+        if (seen := self._seen.get(key)) is not None:  # the same event again: count it
+            name, count = seen
+            patch = {"count": count + 1, "lastTimestamp": event["lastTimestamp"]}
+            await self.rest.patch(EVENTS, name, patch, namespace=namespace)
+            self._seen[key] = (name, count + 1)
+            return
+        await self.rest.create(EVENTS, event, namespace=namespace)
+        if len(self._seen) > 4096:
+            self._seen.clear()
+        self._seen[key] = (event["metadata"]["name"], 1)

@@ -45,6 +45,8 @@ from kubelet.volumes import VolumeManager
 
 log = logging.getLogger(__name__)
 
+NODE_INDEX = "nodeName"
+
 
 @dataclass
 class KubeletConfig:
@@ -69,6 +71,7 @@ class Kubelet:
         runtime_prefix: str,
         pods: SharedInformer | None = None,
         objects: Objects | None = None,
+        routed: bool = False,
     ) -> None:
         self.rest, self.config, self.runtime, self.images = rest, config, runtime, images
         name = config.node.name
@@ -83,6 +86,8 @@ class Kubelet:
             manage_cgroups=config.manage_cgroups, allocatable=config.node.capacity,
         )  # fmt: skip
         self.statuses = StatusManager(rest)
+        # routed: a shared informer whose events someone else hands to on_add/on_update/on_delete
+        self._routed = routed
         self._own_informer = pods is None and rest is not None
         if pods is None and rest is not None:
             pods = SharedInformer.for_resource(
@@ -108,22 +113,26 @@ class Kubelet:
     def _known_uids(self) -> set[str]:
         if self.pods is None:
             return set()
+        if self._routed:  # a shared informer indexed by node (kubelet.sim)
+            return {
+                p["metadata"]["uid"] for p in self.pods.indexer.by_index(NODE_INDEX, self.config.node.name)
+            }
         return {p["metadata"]["uid"] for p in self.pods.indexer.list() if self._mine(p)}
 
     def _wake(self, uid: str) -> None:
         self.workers.wake(uid)
 
-    def _on_add(self, pod: dict[str, Any]) -> None:
+    def on_add(self, pod: dict[str, Any]) -> None:
         if self._mine(pod):
             self.workers.update(pod)
 
-    def _on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+    def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         if self._mine(new):
             self.workers.update(new)
         elif self._mine(old):
             self.workers.wake(old["metadata"]["uid"])
 
-    def _on_delete(self, obj: Any) -> None:
+    def on_delete(self, obj: Any) -> None:
         pod = final_state(obj)
         self.workers.wake(pod["metadata"]["uid"])
 
@@ -142,7 +151,11 @@ class Kubelet:
             self.pods.start()
         await self.pods.wait_for_sync()
         await self.workers.cleanup_orphans(self._known_uids)
-        self.pods.add_event_handler(self._on_add, self._on_update, self._on_delete)
+        if not self._routed:
+            self.pods.add_event_handler(self.on_add, self.on_update, self.on_delete)
+        else:
+            for pod in self.pods.indexer.by_index(NODE_INDEX, self.config.node.name):
+                self.on_add(pod)
         self._tasks.append(loop.create_task(self.workers.housekeeping(self._known_uids)))
 
     async def stop(self) -> None:

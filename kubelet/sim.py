@@ -1,0 +1,168 @@
+"""``python -m kubelet.sim``: many simulated nodes in one process (the KWOK idea).
+
+    python -m kubelet.sim --kubeconfig K --nodes 100 [--prefix sim-] [--start 0] [--cpu 32 --memory 256Gi --pods 110]
+
+KWOK (kubernetes-sigs/kwok) fakes thousands of nodes by patching pod status from rules.
+Here every node is a *real* kubelet (``kubelet.kubelet.Kubelet``: pod workers, status
+manager, probes, back-off, Lease) over its own :class:`SimulatedRuntime`; only the
+containers are imaginary. What the nodes share, so that 100 of them are cheap:
+
+* one REST client (one connection pool, at most 64 requests in flight) and **one pod
+  informer** for all pods, indexed by
+  ``spec.nodeName``; a single router hands each event to the kubelet of that node
+  (100 informers would be 100 watches, and 100 handlers would each see every event);
+* one event loop: a node costs a few tasks (Lease, status, housekeeping) plus one task
+  per pod.
+
+Node ``i`` gets pod CIDR ``10.(128 + i // 256).(i % 256).0/24`` and InternalIP
+``172.30.(i // 256).(i % 256 + 1)`` (made up: nothing listens there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from client.cache import final_state, index_by_node_name
+from client.informer import SharedInformer
+from client.kubeconfig import load_kubeconfig
+from client.rest import PODS, RESTClient
+from kubelet import _httpcore_fix
+from kubelet.kubelet import NODE_INDEX, Kubelet, KubeletConfig
+from kubelet.node import NodeConfig
+from kubelet.runtime.simulated import SimulatedRuntime
+
+_httpcore_fix.apply()
+
+
+def node_addresses(i: int) -> tuple[str, str]:
+    """(pod CIDR, node IP) of simulated node ``i``."""
+    return f"10.{128 + i // 256}.{i % 256}.0/24", f"172.30.{i // 256}.{i % 256 + 1}"
+
+
+class LimitedRESTClient(RESTClient):
+    """A REST client with at most ``limit`` requests in flight (watches not counted).
+
+    httpx's connection pool looks through its whole queue of waiting requests for each
+    free connection, so thousands of queued requests (1,000 pods' status writes and
+    events at once) cost quadratic CPU and end in PoolTimeout. Waiting on a semaphore
+    first keeps that queue short; the API server sees the same steady stream.
+    """
+
+    def __init__(self, *args: Any, limit: int = 64, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limit = asyncio.Semaphore(limit)
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._limit:
+            return await super().request(*args, **kwargs)
+
+
+class SimulatedNodes:
+    """``count`` kubelets sharing one REST client and one pod informer."""
+
+    def __init__(
+        self,
+        rest: RESTClient,
+        count: int,
+        *,
+        prefix: str = "sim-",
+        start: int = 0,
+        root_dir: Path | None = None,
+        capacity: dict[str, str] | None = None,
+        sync_period: float = 1.0,
+        backoff: tuple[float, float] = (10.0, 300.0),
+        events: bool = True,
+        lease_renew: float = 10.0,
+    ) -> None:
+        self.rest = rest
+        self.pods = SharedInformer.for_resource(
+            rest, PODS, name="pods@sim", indexers={NODE_INDEX: index_by_node_name}
+        )
+        root = root_dir or Path(tempfile.mkdtemp(prefix="pykube-sim-"))
+        self.kubelets: dict[str, Kubelet] = {}
+        events_limit = asyncio.Semaphore(8)  # events trickle out; pod status writes come first
+        for i in range(start, start + count):
+            name = f"{prefix}{i}"
+            cidr, ip = node_addresses(i)
+            node = NodeConfig(name, ip, cidr, dict(capacity or {"cpu": "32", "memory": "256Gi", "pods": "110"}),
+                              simulated=True, lease_renew=lease_renew)  # fmt: skip
+            config = KubeletConfig(node, root / name, sync_period=sync_period, backoff_initial=backoff[0],
+                                   backoff_max=backoff[1], real_network=False, events=events)  # fmt: skip
+            runtime = SimulatedRuntime(name, pod_cidr=cidr)
+            kubelet = Kubelet(rest, config, runtime, runtime, "simulated", pods=self.pods, routed=True)
+            kubelet.events.share_limiter(events_limit)
+            self.kubelets[name] = kubelet
+        self.pods.add_event_handler(self._add, self._update, self._delete)
+
+    def _kubelet(self, pod: dict[str, Any]) -> Kubelet | None:
+        return self.kubelets.get((pod.get("spec") or {}).get("nodeName") or "")
+
+    def _add(self, pod: dict[str, Any]) -> None:
+        if (k := self._kubelet(pod)) is not None:
+            k.on_add(pod)
+
+    def _update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if (k := self._kubelet(new) or self._kubelet(old)) is not None:
+            k.on_update(old, new)
+
+    def _delete(self, obj: Any) -> None:
+        if (k := self._kubelet(final_state(obj))) is not None:
+            k.on_delete(obj)
+
+    async def start(self) -> None:
+        self.pods.start()
+        await self.pods.wait_for_sync()
+        await asyncio.gather(*(k.start() for k in self.kubelets.values()))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(k.stop() for k in self.kubelets.values()))
+        await self.pods.stop()
+
+
+async def amain(a: argparse.Namespace) -> int:
+    rest = LimitedRESTClient(load_kubeconfig(a.kubeconfig), user_agent="kubelet-sim/v1.32.0")
+    capacity = {"cpu": a.cpu, "memory": a.memory, "pods": str(a.pods)}
+    nodes = SimulatedNodes(rest, a.nodes, prefix=a.prefix, start=a.start, root_dir=a.root_dir, capacity=capacity,
+                           sync_period=a.sync_period, events=not a.no_events)  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await nodes.start()
+        last = a.start + a.nodes - 1
+        logging.info("%d simulated nodes running (%s%d .. %s%d)", a.nodes, a.prefix, a.start, a.prefix, last)
+        await stop.wait()
+    finally:
+        await nodes.stop()
+        await rest.aclose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kubelet.sim", description="Run many simulated nodes.")
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--nodes", type=int, default=10)
+    p.add_argument("--prefix", default="sim-")
+    p.add_argument("--start", type=int, default=0, help="index of the first node (names are PREFIX<index>)")
+    p.add_argument("--root-dir", type=Path, default=None)
+    p.add_argument("--cpu", default="32")
+    p.add_argument("--memory", default="256Gi")
+    p.add_argument("--pods", type=int, default=110)
+    p.add_argument("--sync-period", type=float, default=1.0)
+    p.add_argument("--no-events", action="store_true", help="record no Events (less API load at scale)")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return asyncio.run(amain(a))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
