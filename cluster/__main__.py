@@ -1,6 +1,7 @@
 """``python -m cluster up``: run a whole cluster on this machine, in the foreground.
 
     python -m cluster up --data-dir DIR --port PORT [--storage sqlite|etcd://HOST:PORT[,HOST:PORT...]]
+                         [--nodes N] [--runtime auto|containerd|simulated]
 
 This command line is a public interface (./dev up and the tests use it): keep it stable.
 Plays the part of kubeadm init plus the kubelet that runs the control plane
@@ -26,8 +27,22 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, ClusterConfig]:
     )
     u.add_argument("--port", type=int, default=6443, help="the API server's port (default 6443)")
     u.add_argument("--storage", default="sqlite", help="sqlite | etcd://HOST:PORT[,HOST:PORT...]")
+    u.add_argument("--nodes", type=int, default=1, help="how many nodes (default 1); node-2.. are simulated")
+    u.add_argument(
+        "--runtime",
+        choices=["auto", "containerd", "simulated"],
+        default="auto",
+        help="node-1's container runtime; auto: containerd when root and installed, else simulated",
+    )
     a = p.parse_args(argv)
-    return a.command, ClusterConfig(data_dir=a.data_dir.resolve(), port=a.port, storage=a.storage)
+    config = ClusterConfig(
+        data_dir=a.data_dir.resolve(),
+        port=a.port,
+        storage=a.storage,
+        nodes=max(a.nodes, 0),
+        runtime=a.runtime,
+    )
+    return a.command, config
 
 
 def main(argv: list[str] | None = None) -> int:

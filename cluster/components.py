@@ -6,7 +6,9 @@ small table: one row per component, each a Python module run as its own process 
 its flags. The API server comes first and the others wait for it to be ready; they find
 it the way any client does, through the kubeconfig it wrote.
 
-Later components (scheduler, controller-manager, kubelet) are new rows in ``COMPONENTS``.
+Later components are new rows in ``COMPONENTS``. The nodes: ``kubelet`` runs node-1 on the
+runtime chosen by ``--runtime`` (cluster/runtime.py); with ``--nodes N`` the other N-1
+nodes are simulated kubelets in one ``python -m kubelet.sim`` process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ class ClusterConfig:
     data_dir: Path  # absolute
     port: int
     storage: str
+    #: How many nodes (kubelets): node-1 .. node-N.
+    nodes: int = 1
+    #: The container runtime: "auto" until the launcher resolves it (cluster/runtime.py)
+    #: to "containerd" or "simulated".
+    runtime: str = "auto"
+    #: The private containerd's socket, once the launcher has started it.
+    containerd_socket: str = ""
 
     @property
     def kubeconfig(self) -> Path:
@@ -44,6 +53,8 @@ class Component:
     #: Seconds between SIGTERM and SIGKILL when stopping it (a pod's
     #: terminationGracePeriodSeconds). The API server drains requests for 5 s.
     stop_timeout: float = 10.0
+    #: Whether this cluster runs it at all (the extra simulated nodes only when --nodes > 1).
+    enabled: Callable[[ClusterConfig], bool] = lambda c: True
 
 
 APISERVER = Component(
@@ -79,5 +90,31 @@ CONTROLLER_MANAGER = Component(
     args=lambda c: ["--kubeconfig", str(c.kubeconfig), "--leader-elect=true"],
 )
 
+POD_CIDR = "10.244.{}.0/24"  # node-i gets 10.244.i.0/24
+
+
+def _kubelet_args(c: ClusterConfig) -> list[str]:
+    """node-1: on containerd (the private one the launcher started) or simulated."""
+    args = ["--kubeconfig", str(c.kubeconfig), "--node-name", "node-1", "--runtime", c.runtime,
+            "--root-dir", str(c.data_dir / "kubelet" / "node-1"), "--pod-cidr", POD_CIDR.format(1)]  # fmt: skip
+    if c.runtime == "containerd":
+        args += ["--containerd-socket", c.containerd_socket]
+    return args
+
+
+KUBELET = Component(name="kubelet", module="kubelet", args=_kubelet_args, stop_timeout=15.0)
+
+SIMULATED_NODES = Component(
+    name="kubelet-sim",
+    module="kubelet.sim",
+    # node-2 .. node-N: simulated kubelets sharing one process (kubelet/sim.py).
+    args=lambda c: [
+        *("--kubeconfig", str(c.kubeconfig), "--nodes", str(c.nodes - 1), "--prefix", "node-"),
+        *("--start", "2", "--root-dir", str(c.data_dir / "kubelet")),
+    ],
+    enabled=lambda c: c.nodes > 1,
+    stop_timeout=15.0,
+)
+
 #: Started in this order once the API server is ready; stopped in reverse.
-COMPONENTS: list[Component] = [SCHEDULER, CONTROLLER_MANAGER]
+COMPONENTS: list[Component] = [SCHEDULER, CONTROLLER_MANAGER, KUBELET, SIMULATED_NODES]

@@ -5,8 +5,9 @@ The life of a local cluster, in the order kubeadm init + kubelet would go throug
 1. start the API server; on first start it creates the PKI and writes the admin
    kubeconfig to DATA_DIR/kubeconfig (kubeadm's certs and kubeconfig phases),
 2. wait until ``/readyz`` answers through that kubeconfig (kubeadm's wait-control-plane),
-3. start the other components (scheduler, controllers, kubelet), which read the same
-   kubeconfig,
+3. choose the nodes' container runtime (cluster/runtime.py) and, for containerd, start
+   the private containerd; then start the other components (scheduler, controllers,
+   kubelets), which read the same kubeconfig,
 4. print ``export KUBECONFIG=...`` and stay in the foreground; report any component
    that exits; if the API server dies, stop everything and fail,
 5. on SIGINT/SIGTERM stop every component, last started first.
@@ -14,13 +15,15 @@ The life of a local cluster, in the order kubeadm init + kubelet would go throug
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 import time
 from types import FrameType
 
 from cluster import readiness, supervisor
-from cluster.components import APISERVER, COMPONENTS, ClusterConfig
+from cluster import runtime as node_runtime
+from cluster.components import APISERVER, COMPONENTS, ClusterConfig, Component
 from cluster.supervisor import Child
 
 #: How long the API server gets to become ready (first start includes key generation).
@@ -60,6 +63,10 @@ def _wait_ready(config: ClusterConfig, apiserver: Child, stopping: threading.Eve
     return False
 
 
+def _is_node(component: Component) -> bool:
+    return component.module.split(".")[0] == "kubelet"
+
+
 def up(config: ClusterConfig) -> int:
     """Run the cluster in the foreground until a signal; the process exit code."""
     stopping = threading.Event()
@@ -76,6 +83,7 @@ def up(config: ClusterConfig) -> int:
     config.kubeconfig.unlink(missing_ok=True)
 
     children: list[Child] = []
+    containerd: node_runtime.PrivateContainerd | None = None
     failed = False
     try:
         apiserver = supervisor.start(APISERVER, config)
@@ -87,7 +95,31 @@ def up(config: ClusterConfig) -> int:
             return 1 if failed else 0
         say(f"{apiserver.name} is ready on port {config.port}")
 
+        if config.nodes > 0 and any(_is_node(c) for c in COMPONENTS):
+            requested = config.runtime
+            chosen, why = node_runtime.choose(requested)
+            say(f"node runtime: {chosen} ({why})")
+            config = dataclasses.replace(config, runtime=chosen)
+            if chosen == "containerd":
+                containerd = node_runtime.PrivateContainerd(pod_cidr="10.244.1.0/24")
+                try:
+                    socket = containerd.start()
+                except Exception as err:
+                    containerd.stop()
+                    containerd = None
+                    if requested == "containerd":
+                        raise SystemExit(f"[cluster] containerd could not start: {err}") from err
+                    say(f"containerd could not start ({err}); node runtime: simulated")
+                    config = dataclasses.replace(config, runtime="simulated")
+                else:
+                    say(f"started containerd (pid {containerd.pid}), socket: {socket}")
+                    image = node_runtime.BUSYBOX_IMAGE
+                    say(f"local image {image}: kubectl run web --image={image} -- httpd -f -p 8080")
+                    config = dataclasses.replace(config, containerd_socket=socket)
+
         for component in COMPONENTS:
+            if not component.enabled(config) or (_is_node(component) and config.nodes < 1):
+                continue
             child = supervisor.start(component, config)
             children.append(child)
             say(f"started {child.name} (pid {child.pid}), log: {child.log_path}")
@@ -103,3 +135,6 @@ def up(config: ClusterConfig) -> int:
         return 1 if failed else 0
     finally:
         supervisor.stop_all(children)
+        if containerd is not None:
+            containerd.stop()
+            say(f"containerd stopped (pid {containerd.pid})")
