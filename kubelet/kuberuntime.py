@@ -41,6 +41,7 @@ from kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelet.objects import Objects
 from kubelet.podstate import (
     CONTAINER_NAME,
+    NODE_NAME,
     POD_NAME,
     POD_NAMESPACE,
     POD_UID,
@@ -107,7 +108,9 @@ class PodSyncer:
         backoff_max: float = 300.0,
         manage_cgroups: bool = False,
         allocatable: dict[str, str] | None = None,
+        node_name: str = "",
     ) -> None:
+        self.node_name = node_name
         self.runtime, self.images, self.events, self.probes = runtime, images, events, probes
         self.volumes, self.objects, self.host_ip, self.root_dir = volumes, objects, host_ip, root_dir
         self.runtime_prefix, self.wall, self.manage_cgroups = runtime_prefix, wall, manage_cgroups
@@ -128,6 +131,7 @@ class PodSyncer:
             POD_NAME: meta["name"],
             POD_NAMESPACE: meta.get("namespace", ""),
             POD_UID: uid,
+            NODE_NAME: self.node_name,
         }
         ports = [
             rt.PortMapping(p["containerPort"], p.get("hostPort", 0), p.get("protocol", "TCP"), p.get("hostIP", ""))
@@ -394,6 +398,7 @@ class PodSyncer:
                 POD_NAMESPACE: meta.get("namespace", ""),
                 POD_UID: meta["uid"],
                 CONTAINER_NAME: name,
+                NODE_NAME: self.node_name,
             },
             annotations={RESTART_COUNT: str(attempt)},
             log_path=f"{name}/{attempt}.log",

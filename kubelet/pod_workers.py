@@ -181,7 +181,7 @@ class PodWorkers:
         """Kill and remove what the runtime runs for pods the API does not have."""
         removed = []
         known = known_uids()
-        for uid in await pods_on_runtime(self.syncer.runtime):
+        for uid in await pods_on_runtime(self.syncer.runtime, self.syncer.node_name):
             if uid not in known and uid not in self.workers:
                 log.info("removing orphaned pod %s", uid)
                 await self.syncer.kill(None, uid, 0)

@@ -12,6 +12,7 @@ Labels and annotations the kubelet puts on what it creates::
     io.kubernetes.pod.name / .namespace / .uid       on sandboxes and containers
     io.kubernetes.container.name                     on containers
     io.kubernetes.container.restartCount             annotation: the attempt number
+    pykube.io/node-name                              the node whose kubelet created it
 
 Because the labels carry everything, a restarted kubelet finds its running
 containers again and adopts them instead of starting new ones.
@@ -33,6 +34,10 @@ POD_NAMESPACE = "io.kubernetes.pod.namespace"
 POD_UID = "io.kubernetes.pod.uid"
 CONTAINER_NAME = "io.kubernetes.container.name"
 RESTART_COUNT = "io.kubernetes.container.restartCount"
+#: Ours, not upstream's: which node's kubelet made it. Upstream a runtime serves one
+#: kubelet; here two kubelets may share one containerd (a lab, a test), and orphan
+#: cleanup must never remove the other node's pods.
+NODE_NAME = "pykube.io/node-name"
 
 
 @dataclass
@@ -90,13 +95,14 @@ async def observe(runtime: rt.RuntimeService, uid: str) -> RuntimePod:
     return pod
 
 
-async def pods_on_runtime(runtime: rt.RuntimeService) -> dict[str, tuple[str, str]]:
-    """Every pod uid the runtime holds sandboxes or containers for -> (namespace, name)."""
+async def pods_on_runtime(runtime: rt.RuntimeService, node_name: str) -> dict[str, tuple[str, str]]:
+    """Every pod uid this node's kubelet holds sandboxes or containers for -> (namespace, name)."""
     found: dict[str, tuple[str, str]] = {}
-    for s in await runtime.list_pod_sandbox():
+    for s in await runtime.list_pod_sandbox(rt.PodSandboxFilter(label_selector={NODE_NAME: node_name})):
         if POD_UID in s.labels:
             found[s.labels[POD_UID]] = (s.labels.get(POD_NAMESPACE, ""), s.labels.get(POD_NAME, ""))
-    for c in await runtime.list_containers():  # containers whose sandbox is already gone
+    mine = rt.ContainerFilter(label_selector={NODE_NAME: node_name})
+    for c in await runtime.list_containers(mine):  # containers whose sandbox is already gone
         if POD_UID in c.labels:
             found.setdefault(c.labels[POD_UID], (c.labels.get(POD_NAMESPACE, ""), c.labels.get(POD_NAME, "")))
     return found

@@ -194,3 +194,13 @@ async def test_status_manager_writes_only_changes() -> None:
     assert await manager.set(p, changed)
     assert manager.writes == 2
     assert changed["conditions"][0]["lastTransitionTime"] >= stamp
+
+
+async def test_orphan_cleanup_sees_only_this_nodes_pods(node: Node) -> None:
+    from kubelet.podstate import pods_on_runtime
+
+    node.syncer.node_name = "node-a"
+    p = pod()
+    await sync_status(node, p)
+    assert list(await pods_on_runtime(node.runtime, "node-a")) == [p["metadata"]["uid"]]
+    assert await pods_on_runtime(node.runtime, "node-b") == {}  # another kubelet on the same runtime
