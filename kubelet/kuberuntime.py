@@ -20,6 +20,9 @@ CrashLoopBackOff, CreateContainerConfigError), which status.py reports.
 :meth:`PodSyncer.kill` is graceful termination (``killPodWithSyncResult``): each
 running container's ``preStop`` hook, then ``StopContainer`` with what is left of the
 grace period (SIGTERM, SIGKILL at the end), then ``StopPodSandbox``.
+
+The CRI configs are built in podconfig.py; image pulls and their back-off live in
+image_manager.py.
 """
 
 from __future__ import annotations
@@ -34,60 +37,26 @@ from typing import Any
 
 import httpx
 
-from apimachinery.quantity import milli_value, value
+from kubelet import podconfig
 from kubelet.backoff import Backoff, go_duration
 from kubelet.envvars import ConfigError, container_env
 from kubelet.events import NORMAL, WARNING, EventRecorder
+from kubelet.image_manager import ImageManager
 from kubelet.objects import Objects
+from kubelet.podconfig import QOS_DIRS, pod_ref
 from kubelet.podstate import (
-    CONTAINER_NAME,
-    NODE_NAME,
-    POD_NAME,
-    POD_NAMESPACE,
-    POD_UID,
-    RESTART_COUNT,
     RuntimePod,
     observe,
 )
 from kubelet.probes import ProbeManager
 from kubelet.runtime import interface as rt
 from kubelet.runtime.cgroups import pod_cgroup_parent, remove_pod_cgroup
-from kubelet.runtime.image_policy import ImageNotPresentError
 from kubelet.status import Waiting
 from kubelet.volumes import MountError, VolumeManager
 
 log = logging.getLogger(__name__)
 
 MIN_GRACE = 2  # minimumGracePeriodInSeconds: preStop never eats the whole grace period
-QOS_DIRS = {"Guaranteed": "", "Burstable": "burstable", "BestEffort": "besteffort"}
-
-
-def pod_ref(pod: dict[str, Any]) -> str:
-    """``web_default(uid)``: how upstream's format.Pod names a pod in messages."""
-    meta = pod["metadata"]
-    return f"{meta['name']}_{meta.get('namespace', '')}({meta['uid']})"
-
-
-def pull_policy(container: dict[str, Any]) -> str:
-    if policy := container.get("imagePullPolicy"):
-        return str(policy)
-    image = container.get("image", "")
-    tag = image.rsplit("/", 1)[-1].partition("@")[0]
-    return "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent"
-
-
-def resources(container: dict[str, Any]) -> rt.Resources:
-    """Requests and limits -> cgroup settings (kuberuntime_container_linux.go)."""
-    res = container.get("resources") or {}
-    requests, limits = res.get("requests") or {}, res.get("limits") or {}
-    cpu_request = requests.get("cpu", limits.get("cpu"))
-    shares = max(2, milli_value(cpu_request) * 1024 // 1000) if cpu_request is not None else 2
-    quota, period = 0, 0
-    if "cpu" in limits:
-        period = 100_000
-        quota = max(1000, milli_value(limits["cpu"]) * period // 1000)
-    memory = value(limits["memory"]) if "memory" in limits else 0
-    return rt.Resources(cpu_shares=shares, cpu_quota=quota, cpu_period=period, memory_limit_in_bytes=memory)
 
 
 class PodSyncer:
@@ -116,52 +85,12 @@ class PodSyncer:
         self.runtime_prefix, self.wall, self.manage_cgroups = runtime_prefix, wall, manage_cgroups
         self.allocatable = allocatable or {}
         self.backoff = Backoff(wall, backoff_initial, backoff_max)  # CrashLoopBackOff
-        self.pull_backoff = Backoff(wall, backoff_initial, backoff_max)  # ImagePullBackOff
-        self._pull_failed: dict[str, float] = {}
+        self.image_manager = ImageManager(images, events, Backoff(wall, backoff_initial, backoff_max))
         self.waiting: dict[str, Waiting] = {}  # pod uid -> container name -> (reason, message)
         self._volumes: dict[str, dict[str, str]] = {}  # pod uid -> volume name -> host path
 
-    # --- configs --------------------------------------------------------------------
-
     def sandbox_config(self, pod: dict[str, Any], attempt: int = 0) -> rt.PodSandboxConfig:
-        meta, spec = pod["metadata"], pod["spec"]
-        uid, host_network = meta["uid"], bool(spec.get("hostNetwork"))
-        labels = {
-            **(meta.get("labels") or {}),
-            POD_NAME: meta["name"],
-            POD_NAMESPACE: meta.get("namespace", ""),
-            POD_UID: uid,
-            NODE_NAME: self.node_name,
-        }
-        ports = [
-            rt.PortMapping(p["containerPort"], p.get("hostPort", 0), p.get("protocol", "TCP"), p.get("hostIP", ""))
-            for c in spec["containers"] for p in c.get("ports") or [] if p.get("hostPort")
-        ]  # fmt: skip
-        qos = QOS_DIRS.get((pod.get("status") or {}).get("qosClass", "BestEffort"), "besteffort")
-        return rt.PodSandboxConfig(
-            rt.PodSandboxMetadata(meta["name"], meta.get("namespace", ""), uid, attempt),
-            hostname="" if host_network else (spec.get("hostname") or meta["name"])[:63],
-            log_directory=str(self.root_dir / "logs" / f"{meta.get('namespace', '')}_{meta['name']}_{uid}"),
-            port_mappings=ports,
-            labels=labels,
-            annotations=dict(meta.get("annotations") or {}),
-            host_network=host_network,
-            host_pid=bool(spec.get("hostPID")),
-            host_ipc=bool(spec.get("hostIPC")),
-            cgroup_parent=pod_cgroup_parent(uid, qos),
-        )
-
-    def _mounts(self, container: dict[str, Any], volume_paths: dict[str, str]) -> list[rt.Mount]:
-        mounts = []
-        for m in container.get("volumeMounts") or []:
-            host = volume_paths.get(m["name"])
-            if host is None:
-                continue
-            if sub := m.get("subPath"):
-                host = str(Path(host) / sub)
-                os.makedirs(host, exist_ok=True)
-            mounts.append(rt.Mount(m["mountPath"], host, bool(m.get("readOnly"))))
-        return mounts
+        return podconfig.sandbox_config(pod, attempt, self.root_dir, self.node_name)
 
     # --- the sync -------------------------------------------------------------------
 
@@ -308,76 +237,17 @@ class PodSyncer:
             if reason == "CrashLoopBackOff" and (latest := rp.latest(name)) is not None:
                 waits.append(self.backoff.remaining(f"{uid}/{name}", latest.finished_at / 1e9))
             elif reason == "ImagePullBackOff":
-                for key, failed in self._pull_failed.items():
-                    if key.startswith(f"{uid}/"):
-                        waits.append(self.pull_backoff.remaining(key, failed))
+                waits.append(self.image_manager.remaining(uid))
         return min(waits) if waits else None
 
     # --- one container --------------------------------------------------------------
-
-    async def _ensure_image(
-        self,
-        pod: dict[str, Any],
-        c: dict[str, Any],
-        config: rt.PodSandboxConfig,
-        waiting: Waiting,
-        init: bool,
-    ) -> str | None:
-        """imagePullPolicy with the events and back-off of pkg/kubelet/images/image_manager.go."""
-        name, image, policy = c["name"], c.get("image", ""), pull_policy(c)
-        key = f"{pod['metadata']['uid']}/{image}"
-        if (failed := self._pull_failed.get(key)) is not None and self.pull_backoff.in_backoff_since(
-            key, failed
-        ):
-            if waiting.get(name, ("",))[0] != "ImagePullBackOff":
-                self.events.pod_event(pod, NORMAL, "BackOff", f'Back-off pulling image "{image}"', name, init)
-            waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
-            return None
-        try:
-            if policy != "Always" and (present := await self.images.image_status(image)) is not None:
-                self.events.pod_event(
-                    pod, NORMAL, "Pulled", f'Container image "{image}" already present on machine', name, init
-                )
-                return present.id
-            if policy == "Never":
-                raise ImageNotPresentError(
-                    f'Container image "{image}" is not present with pull policy of Never'
-                )
-            self.events.pod_event(pod, NORMAL, "Pulling", f'Pulling image "{image}"', name, init)
-            began = time.monotonic()
-            ref = await self.images.pull_image(image, config)
-            took = go_duration(time.monotonic() - began)
-            self.events.pod_event(
-                pod,
-                NORMAL,
-                "Pulled",
-                f'Successfully pulled image "{image}" in {took} ({took} including waiting)',
-                name,
-                init,
-            )
-            self._pull_failed.pop(key, None)
-            return ref
-        except ImageNotPresentError as err:
-            self.events.pod_event(pod, WARNING, "ErrImageNeverPull", str(err), name, init)
-            waiting[name] = ("ErrImageNeverPull", str(err))
-            return None
-        except rt.ImagePullError as err:
-            self.events.pod_event(
-                pod, WARNING, "Failed", f'Failed to pull image "{image}": {err}', name, init
-            )
-            self.events.pod_event(pod, WARNING, "Failed", "Error: ErrImagePull", name, init)
-            now = self.wall()
-            self.pull_backoff.next(key, now)
-            self._pull_failed[key] = now
-            waiting[name] = ("ErrImagePull", str(err))
-            return None
 
     async def _start(
         self, pod: dict[str, Any], c: dict[str, Any], attempt: int, sandbox: rt.PodSandboxStatus,
         config: rt.PodSandboxConfig, volume_paths: dict[str, str], pod_ip: str, waiting: Waiting, init: bool = False,
     ) -> None:  # fmt: skip
-        name, meta = c["name"], pod["metadata"]
-        if await self._ensure_image(pod, c, config, waiting, init) is None:
+        name = c["name"]
+        if await self.image_manager.ensure(pod, c, config, waiting, init) is None:
             return
         try:
             env = await container_env(pod, c, self.objects, pod_ip, self.host_ip, self.allocatable)
@@ -385,30 +255,7 @@ class PodSyncer:
             self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
             waiting[name] = ("CreateContainerConfigError", str(err))
             return
-        container = rt.ContainerConfig(
-            rt.ContainerMetadata(name, attempt),
-            c.get("image", ""),
-            command=list(c.get("command") or []),
-            args=list(c.get("args") or []),
-            working_dir=c.get("workingDir", ""),
-            envs=env,
-            mounts=self._mounts(c, volume_paths),
-            labels={
-                POD_NAME: meta["name"],
-                POD_NAMESPACE: meta.get("namespace", ""),
-                POD_UID: meta["uid"],
-                CONTAINER_NAME: name,
-                NODE_NAME: self.node_name,
-            },
-            annotations={RESTART_COUNT: str(attempt)},
-            log_path=f"{name}/{attempt}.log",
-            stdin=bool(c.get("stdin")),
-            stdin_once=bool(c.get("stdinOnce")),
-            tty=bool(c.get("tty")),
-            resources=resources(c),
-            run_as_user=(c.get("securityContext") or {}).get("runAsUser"),
-            privileged=bool((c.get("securityContext") or {}).get("privileged")),
-        )
+        container = podconfig.container_config(pod, c, attempt, env, volume_paths, self.node_name)
         try:
             cid = await self.runtime.create_container(sandbox.id, container, config)
         except rt.RuntimeServiceError as err:
@@ -500,6 +347,6 @@ class PodSyncer:
                 remove_pod_cgroup(pod_cgroup_parent(uid, qos))
         self.volumes.cleanup(uid)
         self.backoff.forget(f"{uid}/")
-        self.pull_backoff.forget(f"{uid}/")
+        self.image_manager.forget(uid)
         self.waiting.pop(uid, None)
         self._volumes.pop(uid, None)
