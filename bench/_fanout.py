@@ -11,13 +11,15 @@ quietly lower the rate. Latency is measured per event and watcher from the momen
 write *started* (so it includes the write itself and the backend's notifier) to the
 moment the watcher's reader got the event. The writer runs in the measured process
 (``in_process``) or, where one Python process cannot both write at that rate and
-watch (etcd: a gRPC call per write), in its own (``_etcd_writer.py``). Receipts are stamped first and matched to
+watch (etcd: a gRPC call per write), in its own (``_etcd_writer.py``).
+``BENCH_CACHER_WAKE_DELAY=0.005`` runs the Cacher with coalesced wake-ups (``wake_delay``). Receipts are stamped first and matched to
 writes afterwards, so an event that overtakes its write's reply is still counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -123,7 +125,9 @@ async def via_cacher(
     store: ObjectStore, prefix: str, watchers: int, rate: float, seconds: float, writer: Writer | None = None
 ) -> FanoutResult:
     """``watchers`` client watches on one :class:`Cacher` (how the API server fans out)."""
-    cacher = Cacher(store, prefix, queue_size=1000)
+    cacher = Cacher(
+        store, prefix, queue_size=1000, wake_delay=float(os.environ.get("BENCH_CACHER_WAKE_DELAY", "0"))
+    )
     await cacher.start()
     await cacher.ready.wait()
     total = int(rate * seconds)

@@ -81,6 +81,7 @@ class Watcher:
         start_revision: int,
         initial: Iterator[ObjectEvent],
         on_close: Callable[[Watcher], None],
+        wake_later: Callable[[Watcher], None] | None = None,
     ) -> None:
         #: A key prefix ending in ``/`` or a single object's key.
         self.scope = scope
@@ -95,6 +96,8 @@ class Watcher:
         self._queue_size = queue_size
         self._wakeup: asyncio.Future[None] | None = None
         self._on_close = on_close
+        #: If set, a live event asks the cacher to wake the reader with others, later.
+        self._wake_later = wake_later
 
     # --- the cacher's side: never blocks -----------------------------------------
 
@@ -113,6 +116,13 @@ class Watcher:
             self.terminate(TOO_SLOW)
             return
         self._queue.append(ev)
+        if self._wake_later is not None and self._wakeup is not None:
+            self._wake_later(self)
+        else:
+            self._wake()
+
+    def wake(self) -> None:
+        """Resolve the reader's pending wait, if any (the cacher's deferred wake-up)."""
         self._wake()
 
     def offer_bookmark(self, revision: int) -> None:
