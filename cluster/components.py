@@ -13,6 +13,7 @@ nodes are simulated kubelets in one ``python -m kubelet.sim`` process.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,10 +94,21 @@ CONTROLLER_MANAGER = Component(
 POD_CIDR = "10.244.{}.0/24"  # node-i gets 10.244.i.0/24
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _kubelet_args(c: ClusterConfig) -> list[str]:
-    """node-1: on containerd (the private one the launcher started) or simulated."""
+    """node-1: on containerd (the private one the launcher started) or simulated.
+
+    Its HTTPS port (logs, exec, port-forward) is a free one rather than 10250, so
+    several clusters, or a real kubelet, can share the machine.
+    """
     args = ["--kubeconfig", str(c.kubeconfig), "--node-name", "node-1", "--runtime", c.runtime,
-            "--root-dir", str(c.data_dir / "kubelet" / "node-1"), "--pod-cidr", POD_CIDR.format(1)]  # fmt: skip
+            "--root-dir", str(c.data_dir / "kubelet" / "node-1"), "--pod-cidr", POD_CIDR.format(1),
+            "--port", str(_free_port())]  # fmt: skip
     if c.runtime == "containerd":
         args += ["--containerd-socket", c.containerd_socket]
     return args

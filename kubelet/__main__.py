@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from client.rest import RESTClient
+from kubelet import server, serving
 from kubelet.kubelet import Kubelet, KubeletConfig
 from kubelet.node import NodeConfig, host_capacity, host_ip
 from kubelet.runtime import interface as rt
@@ -45,6 +46,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sync-period", type=float, default=1.0, help="how often each pod re-reads the runtime (s)"
     )
     p.add_argument("--lease-renew", type=float, default=10.0)
+    p.add_argument(
+        "--port", type=int, default=10250, help="the kubelet's HTTPS port (logs, exec, port-forward)"
+    )
+    p.add_argument("--address", default="0.0.0.0", help="the address the kubelet serves on")
+    p.add_argument("--tls-cert-file", type=Path, help="serving certificate (default: self-signed, made once)")
+    p.add_argument("--tls-private-key-file", type=Path)
+    p.add_argument("--client-ca-file", type=Path, help="CA of allowed clients (default: the kubeconfig's CA)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -78,8 +86,9 @@ async def amain(a: argparse.Namespace) -> int:
         runtime, images, prefix = sim, sim, "simulated"
     node = NodeConfig(
         a.node_name, a.node_ip or host_ip(), a.pod_cidr, capacity,
-        simulated=a.runtime == "simulated", lease_renew=a.lease_renew,
+        simulated=a.runtime == "simulated", lease_renew=a.lease_renew, kubelet_port=a.port,
     )  # fmt: skip
+    serving = _serving_options(a, root, node.host_ip)
     config = KubeletConfig(
         node, root, sync_period=a.sync_period, backoff_initial=a.backoff_initial, backoff_max=a.backoff_max,
         real_network=a.runtime == "containerd", manage_cgroups=a.runtime == "containerd",
@@ -90,11 +99,19 @@ async def amain(a: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     rest = RESTClient.from_kubeconfig(a.kubeconfig, user_agent=f"kubelet/v1.32.0 ({a.node_name})")
     kubelet = Kubelet(rest, config, runtime, images, prefix)
+    server_task: asyncio.Task[None] | None = None
     try:
         await kubelet.start()
-        logging.info("kubelet %s running (%s runtime)", a.node_name, a.runtime)
+        # The kubelet's own HTTPS endpoint: what the API server proxies logs/exec/port-forward to.
+        server_task = asyncio.create_task(server.serve(server.create_app(runtime), serving, stop.wait))
+        logging.info(
+            "kubelet %s running (%s runtime), serving on %s:%d", a.node_name, a.runtime, a.address, a.port
+        )
         await stop.wait()
     finally:
+        if server_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server_task, 5)
         await kubelet.stop()
         await runtime.close()
         await rest.aclose()
@@ -102,6 +119,18 @@ async def amain(a: argparse.Namespace) -> int:
             with contextlib.suppress(Exception):
                 daemon.stop()
     return 0
+
+
+def _serving_options(a: argparse.Namespace, root: Path, node_ip: str) -> server.ServingOptions:
+    """``--tls-*`` and ``--client-ca-file``, or the kubelet's defaults (kubelet/serving.py)."""
+    if a.tls_cert_file and a.tls_private_key_file:
+        cert, key = a.tls_cert_file, a.tls_private_key_file
+    else:
+        cert, key = serving.self_signed(root / "pki", a.node_name, [node_ip])
+    client_ca = a.client_ca_file or serving.client_ca_from_kubeconfig(
+        Path(a.kubeconfig), root / "pki" / "client-ca.crt"
+    )
+    return server.ServingOptions(cert, key, client_ca, address=a.address, port=a.port)
 
 
 def main(argv: list[str] | None = None) -> int:

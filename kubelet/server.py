@@ -210,7 +210,7 @@ def create_app(runtime: rt.RuntimeService, locator: ContainerLocator | None = No
         except (RequestError, rt.RuntimeServiceError) as err:
             await ws.send_denial_response(PlainTextResponse(str(err), getattr(err, "code", 500)))
             return
-        connect = _connector(endpoint)
+        connect = _connector(runtime, sandbox_id, endpoint)
         if wsstream.SPDY_PORT_FORWARD in offered:
             await ws.accept(subprotocol=wsstream.SPDY_PORT_FORWARD)
             await portforward.SpdyTunnel(ws, connect).run()
@@ -229,11 +229,17 @@ def create_app(runtime: rt.RuntimeService, locator: ContainerLocator | None = No
     )
 
 
-def _connector(endpoint: rt.StreamEndpoint) -> Callable[[int], Awaitable[rt.ByteStream]]:
+def _connector(
+    runtime: rt.RuntimeService, sandbox_id: str, endpoint: rt.StreamEndpoint
+) -> Callable[[int], Awaitable[rt.ByteStream]]:
     async def connect(port: int) -> rt.ByteStream:
         if endpoint.forwarder is not None:
             return await endpoint.forwarder.connect(port)
-        return await portforward.ChannelPortStream.open(endpoint.url, port)
+        # A runtime's streaming URL (containerd's) is single-use and fixes its ports when
+        # issued, while one kubectl session forwards many connections, naming each port
+        # only in its SPDY stream headers: ask for a fresh URL per connection.
+        fresh = await runtime.port_forward(sandbox_id, [port])
+        return await portforward.ChannelPortStream.open(fresh.url or endpoint.url, port)
 
     return connect
 

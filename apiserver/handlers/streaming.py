@@ -12,8 +12,9 @@ which kubelet URL) and k8s.io/apiserver/pkg/util/proxy/upgradeaware.go (the prox
 The kubelet is found from the pod's ``spec.nodeName``: the Node's ``status.addresses``
 (InternalIP, then ExternalIP, then Hostname: kubeadm's ``--kubelet-preferred-address-types``)
 and ``status.daemonEndpoints.kubeletEndpoint.Port``. The API server authenticates to
-it with ``apiserver-kubelet-client`` and checks its serving certificate against the
-cluster CA. WebSocket messages are relayed unchanged both ways, so whatever protocol
+it with ``apiserver-kubelet-client``; like kube-apiserver without
+``--kubelet-certificate-authority`` (the default), it does not verify the kubelet's
+self-signed serving certificate. WebSocket messages are relayed unchanged both ways, so whatever protocol
 the kubelet negotiated with kubectl (v5 channels, SPDY in WebSocket) passes through.
 ASGI cannot serve a raw ``Upgrade: SPDY/3.1`` POST; those get a 400, which is also what
 tells kubectl's fallback to stop.
@@ -96,9 +97,16 @@ async def kubelet_base(registry: Registry, pod: Object) -> str | None:
 
 
 def kubelet_tls(options: ServerOptions) -> ssl.SSLContext:
-    """Present apiserver-kubelet-client; trust kubelets whose certificate the cluster CA signed."""
+    """Present apiserver-kubelet-client to the kubelet; do not verify the kubelet's certificate.
+
+    As kube-apiserver without ``--kubelet-certificate-authority`` (its default): a kubelet
+    serves with a certificate it signed itself (kubelet/serving.py), so there is no CA to
+    check it against. The kubelet, in turn, accepts only clients the cluster CA signed.
+    """
     pki = PKI(options.pki)
-    context = ssl.create_default_context(cafile=str(pki.ca_cert))
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     context.load_cert_chain(pki.kubelet_client_cert, pki.kubelet_client_key)
     context.set_alpn_protocols(["http/1.1"])
     return context

@@ -139,7 +139,7 @@ class SpdyTunnel:
             while chunk := await pair.backend.receive():
                 await self.send(self.framer.data(pair.data, chunk))
         except (OSError, WebSocketDisconnect, RuntimeError) as err:
-            log.debug("port-forward %s ended: %s", pair.port, err)
+            log.warning("port-forward %s ended: %s", pair.port, err)
         await self._finish(request_id, pair)
 
     async def _finish(self, request_id: str, pair: _Pair) -> None:
