@@ -33,12 +33,9 @@ from client.cache import final_state, index_by_node_name
 from client.informer import SharedInformer
 from client.kubeconfig import load_kubeconfig
 from client.rest import PODS, RESTClient
-from kubelet import _httpcore_fix
 from kubelet.kubelet import NODE_INDEX, Kubelet, KubeletConfig
 from kubelet.node import NodeConfig
 from kubelet.runtime.simulated import SimulatedRuntime
-
-_httpcore_fix.apply()
 
 
 def node_addresses(i: int) -> tuple[str, str]:
