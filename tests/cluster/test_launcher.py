@@ -34,13 +34,23 @@ HAVE_APP = importlib.util.find_spec("apiserver.app") is not None
 class Launcher:
     """A running ``cluster up``, its output collected line by line."""
 
-    def __init__(self, argv: list[str], data_dir: Path) -> None:
+    def __init__(self, argv: list[str], data_dir: Path, extra: list[str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", *argv, "up", "--data-dir", str(data_dir), "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                *argv,
+                "up",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(self.port),
+                *(extra or []),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
