@@ -64,7 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-
 async def main(args: argparse.Namespace) -> int:
     rest = RESTClient.from_kubeconfig(args.kubeconfig, user_agent="scheduler/0.1", http2=args.http2)
     scheduler = Scheduler(

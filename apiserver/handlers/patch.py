@@ -54,7 +54,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def _invalid_patch(message: str) -> errors.StatusError:
     err = errors.new_generic_server_response(422)
     err.status["message"] = f"the server rejected our request due to an error in our request: {message}"
-    err.status.setdefault("details", {})["causes"] = [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]
+    err.status.setdefault("details", {})["causes"] = [
+        {"reason": "FieldValueInvalid", "message": message, "field": "patch"}
+    ]
     return err
 
 

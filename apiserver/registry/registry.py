@@ -81,7 +81,9 @@ class Registry:
     async def start(self, ready_within: float = 30.0) -> None:
         """Start every watch cache and wait until each holds its initial list."""
         await asyncio.gather(*(c.start() for c in self._cachers.values()))
-        await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in self._cachers.values())), ready_within)
+        await asyncio.wait_for(
+            asyncio.gather(*(c.ready.wait() for c in self._cachers.values())), ready_within
+        )
 
     async def stop(self) -> None:
         await asyncio.gather(*(c.stop() for c in self._cachers.values()), return_exceptions=True)

@@ -226,7 +226,7 @@ def test_diff_uses_server_dry_run(server: Server, ns: str) -> None:
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}, "data": {"a": "1"}}
     first = server.kubectl("diff", "-n", ns, "-f", "-", input=json.dumps(cm), check=False)
     assert first.returncode == 1  # kubectl diff: 1 means "there are differences"
-    assert "+  a: \"1\"" in first.stdout
+    assert '+  a: "1"' in first.stdout
     assert server.kubectl("get", "cm", "d", "-n", ns, check=False).returncode == 1  # dry run stored nothing
     server.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(cm))
     assert server.kubectl("diff", "-n", ns, "-f", "-", input=json.dumps(cm), check=False).returncode == 0

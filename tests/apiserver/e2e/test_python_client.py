@@ -254,7 +254,10 @@ def test_node_keeps_the_status_it_is_created_with(server: Server) -> None:
     core = server.core()
     node = {
         "metadata": {"name": "created-with-status"},
-        "status": {"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}, "conditions": [{"type": "Ready", "status": "True"}]},
+        "status": {
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
     }
     made = core.create_node(node)
     assert made.status.capacity == {"cpu": "4", "memory": "8Gi", "pods": "110"}

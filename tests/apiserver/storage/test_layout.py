@@ -15,7 +15,9 @@ from apiserver.storage.store import ObjectStore
     [
         pytest.param("/registry/configmaps/ns1/a", {"name": "b", "namespace": "ns1"}, id="other-name"),
         pytest.param("/registry/configmaps/ns1/a", {"name": "a", "namespace": "ns2"}, id="other-namespace"),
-        pytest.param("/registry/configmaps/a", {"name": "a", "namespace": "ns1"}, id="namespace-segment-missing"),
+        pytest.param(
+            "/registry/configmaps/a", {"name": "a", "namespace": "ns1"}, id="namespace-segment-missing"
+        ),
         pytest.param("/registry/namespaces/a", {}, id="no-name"),
     ],
 )
