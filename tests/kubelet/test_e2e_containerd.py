@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import urllib.request
@@ -19,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from kubelet.runtime.containerd import Containerd, ContainerdError
+from kubelet.runtime.containerd import Containerd
 from kubelet.runtime.cri import CRIRuntime
-from kubelet.runtime.images import BUSYBOX_IMAGE, ensure_images
+from kubelet.runtime.images import BUSYBOX_IMAGE
 from kubelet.runtime.interface import LogOptions
 from tests.apiserver.e2e.conftest import Server, start_server, stop_server
+from tests.kubelet.containerd_env import private_containerd
 from tests.kubelet.kubelet_thread import KubeletThread, wait_for
 from tests.kubelet.test_e2e_simulated import apply, condition, container_state, get, make_pod, row
 
@@ -31,33 +31,12 @@ pytestmark = pytest.mark.slow
 NODE = "ctd-node-1"
 POD_CIDR = "10.88.9.0/24"
 BRIDGE = "pyktest1"
-IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 
 
 @pytest.fixture(scope="module")
 def containerd() -> Iterator[Containerd]:
-    if os.geteuid() != 0:
-        pytest.skip("containerd tests need root (namespaces, cgroups, mounts)")
-    for tool in ("containerd", "runc", "ctr"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed: run kubelet/runtime/install.sh")
-    if not Path("/usr/lib/cni/bridge").exists():
-        pytest.skip("CNI plugins missing in /usr/lib/cni: apt-get install containernetworking-plugins")
-    ip_forward = IP_FORWARD.read_text()
-    base = tempfile.mkdtemp(prefix="pyk-kl-", dir="/tmp")
-    daemon = Containerd(base, pod_cidr=POD_CIDR, bridge=BRIDGE)
-    try:
-        daemon.start()
-        ensure_images(daemon.socket, Path(base) / "images")
-    except (ContainerdError, subprocess.CalledProcessError, OSError) as err:
-        daemon.stop()
-        pytest.skip(f"containerd could not start: {err}")
-    yield daemon
-    daemon.stop()
-    daemon.unmount_all()
-    IP_FORWARD.write_text(ip_forward)
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+    with private_containerd(prefix="pyk-kl-", pod_cidr=POD_CIDR, bridge=BRIDGE) as daemon:
+        yield daemon
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,6 @@ containerd or shim of ours is left. Timings are printed (run with ``-s`` to see 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,43 +16,21 @@ import pytest
 
 from kubelet.runtime import interface as rt
 from kubelet.runtime.cgroups import cgroup_dirs, pod_cgroup_parent, remove_pod_cgroup
-from kubelet.runtime.containerd import Containerd, ContainerdError, _alive
+from kubelet.runtime.containerd import Containerd, _alive
 from kubelet.runtime.cri import CRIRuntime
 from kubelet.runtime.image_policy import ensure_image
-from kubelet.runtime.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
+from kubelet.runtime.images import BUSYBOX_IMAGE, PAUSE_IMAGE
+from tests.kubelet.containerd_env import private_containerd
 
 pytestmark = pytest.mark.slow
 POD_CIDR = "10.88.7.0/24"
 BRIDGE = "pyktest0"
-IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 
 
 @pytest.fixture(scope="module")
 def containerd() -> Iterator[Containerd]:
-    if os.geteuid() != 0:
-        pytest.skip("containerd tests need root (namespaces, cgroups, mounts)")
-    for tool in ("containerd", "runc", "ctr"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed: run kubelet/runtime/install.sh (./dev test does, as root)")
-    if not Path("/usr/lib/cni/bridge").exists():
-        pytest.skip("CNI plugins missing in /usr/lib/cni: apt-get install containernetworking-plugins")
-    ip_forward = IP_FORWARD.read_text()
-    base = tempfile.mkdtemp(prefix="pyk-ctd-", dir="/tmp")  # short: the socket path must fit sockaddr_un
-    daemon = Containerd(base, pod_cidr=POD_CIDR, bridge=BRIDGE)
-    try:
-        began = time.monotonic()
-        daemon.start()
-        ensure_images(daemon.socket, Path(base) / "images")
-        print(f"\ncontainerd up and 2 images imported in {time.monotonic() - began:.2f}s")
-    except (ContainerdError, subprocess.CalledProcessError, OSError) as err:
-        daemon.stop()
-        pytest.skip(f"containerd could not start: {err}")
-    yield daemon
-    daemon.stop()
-    daemon.unmount_all()
-    IP_FORWARD.write_text(ip_forward)  # the bridge plugin turned it on (isGateway)
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
-    shutil.rmtree(base, ignore_errors=True)
+    with private_containerd(prefix="pyk-ctd-", pod_cidr=POD_CIDR, bridge=BRIDGE) as daemon:
+        yield daemon
 
 
 @pytest.fixture
