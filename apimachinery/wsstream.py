@@ -21,9 +21,10 @@ WebSocket engine, so no new dependency) on an asyncio stream, plain or TLS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from wsproto import ConnectionType, WSConnection
@@ -184,3 +185,46 @@ async def connect(
         if not data:
             writer.close()
             raise UpgradeFailure(status or 502, rejected_headers, body or b"connection closed during upgrade")
+
+
+class Downstream(Protocol):
+    """The server side of a WebSocket (Starlette's ``WebSocket``), as ``relay`` uses it."""
+
+    async def receive_bytes(self) -> bytes: ...
+    async def send_bytes(self, data: bytes) -> None: ...
+    async def close(self, code: int = 1000) -> None: ...
+
+
+async def relay(downstream: Downstream, upstream: WebSocket, *, drop_close_channel: bool = False) -> None:
+    """Copy binary messages both ways until either side closes, then close both.
+
+    The API server relays kubectl to a kubelet this way, and the kubelet relays to the
+    runtime's streaming server. ``drop_close_channel``: the upstream speaks v4, which
+    has no channel 255 (v5's "stdin closed"), so such messages are not forwarded. The
+    upstream's close code is passed on (1000 when it sent none).
+    """
+    from starlette.websockets import WebSocketDisconnect
+
+    async def down_to_up() -> None:
+        try:
+            while True:
+                message = await downstream.receive_bytes()
+                if drop_close_channel and message[:1] == bytes([CLOSE]):
+                    continue
+                await upstream.send(message)
+        except (WebSocketDisconnect, RuntimeError, KeyError, OSError):
+            await upstream.close()
+
+    task = asyncio.create_task(down_to_up())
+    try:
+        while (message := await upstream.receive()) is not None:
+            await downstream.send_bytes(message)
+        code = upstream.close_code
+        await downstream.close(code if code and code not in (1005, 1006) else 1000)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await upstream.close()

@@ -22,8 +22,6 @@ tells kubectl's fallback to stop.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,7 +29,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from starlette.responses import Response, StreamingResponse
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from apimachinery import errors, wsstream
 from apimachinery.errors import GroupResource
@@ -220,7 +218,7 @@ async def websocket(ws: WebSocket, registry: Registry | None, options: ServerOpt
         await _deny(ws, errors.new_internal_error(f"error dialing backend: {err}"))
         return
     await ws.accept(subprotocol=upstream.subprotocol or None)
-    await _relay(ws, upstream)
+    await wsstream.relay(ws, upstream)
 
 
 async def _kubelet_stream_url(path: str, params: list[tuple[str, str]], registry: Registry) -> str:
@@ -248,26 +246,3 @@ async def _kubelet_stream_url(path: str, params: list[tuple[str, str]], registry
 async def _deny(ws: WebSocket, error: errors.StatusError) -> None:
     """Refuse the upgrade with the Status as a plain HTTP answer (kubectl then prints it)."""
     await ws.send_denial_response(status_response(error))
-
-
-async def _relay(ws: WebSocket, upstream: wsstream.WebSocket) -> None:
-    async def client_to_kubelet() -> None:
-        try:
-            while True:
-                await upstream.send(await ws.receive_bytes())
-        except (WebSocketDisconnect, RuntimeError, KeyError, OSError):
-            await upstream.close()
-
-    task = asyncio.create_task(client_to_kubelet())
-    try:
-        while (message := await upstream.receive()) is not None:
-            await ws.send_bytes(message)
-        code = upstream.close_code
-        await ws.close(code if code and code not in (1005, 1006) else 1000)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await upstream.close()

@@ -91,32 +91,4 @@ async def proxy_to_url(ws: WebSocket, protocol: str, url: str) -> None:
         await ws.send_bytes(bytes([wsstream.ERROR]) + json.dumps(status).encode())
         await ws.close(1000)
         return
-    await relay(ws, upstream, translate_close=upstream.subprotocol != wsstream.V5)
-
-
-async def relay(ws: WebSocket, upstream: wsstream.WebSocket, *, translate_close: bool = False) -> None:
-    """Copy binary messages both ways until either side closes. ``translate_close``:
-    the upstream speaks v4, which has no channel 255, so such messages are dropped."""
-
-    async def downstream_to_upstream() -> None:
-        try:
-            while True:
-                message = await ws.receive_bytes()
-                if translate_close and message[:1] == bytes([wsstream.CLOSE]):
-                    continue
-                await upstream.send(message)
-        except (WebSocketDisconnect, RuntimeError, KeyError):
-            await upstream.close()
-
-    task = asyncio.create_task(downstream_to_upstream())
-    try:
-        while (message := await upstream.receive()) is not None:
-            await ws.send_bytes(message)
-        await ws.close(1000)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await upstream.close()
+    await wsstream.relay(ws, upstream, drop_close_channel=upstream.subprotocol != wsstream.V5)
