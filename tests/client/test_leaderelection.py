@@ -108,16 +108,18 @@ async def test_a_leader_that_cannot_renew_stops_leading(rest: RESTClient, ns: st
             await a.leading.wait()
         # Someone else writes the lease: a's next renewal sees another holder with a
         # valid lease, fails until the renew deadline, and a steps down.
-        for _ in range(int(RENEW / RETRY) + 5):  # keep it fresh so it stays valid for a
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        # Keep the lease fresh so it stays valid for a, until a steps down (bounded).
+        while not a.stopped.is_set() and loop.time() < deadline:
             lease = await rest.get(LEASES, "ctrl", namespace=ns)
             lease["spec"]["holderIdentity"] = "intruder"
             try:
                 await rest.update(LEASES, lease, namespace=ns)
             except StatusError as err:
-                if not is_conflict(err):  # a renewed in between: read again, as any client would
+                if not is_conflict(err):
                     raise
-            if a.stopped.is_set():
-                break
+                continue  # a renewed in between: read again at once, as any client would
             await asyncio.sleep(RETRY)
         async with asyncio.timeout(RENEW + 2):
             await a.stopped.wait()
