@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from kubelet.runtime.interface import ExecResult, LogLine
 
 STDOUT, STDERR = 1, 2
+#: Seconds a simulated exec or attach takes to start, as a process does.
+START_DELAY = 0.05
 
 
 class ExecSession:
@@ -66,6 +68,10 @@ class ExecSession:
         self.size = (width, height)
 
     async def output(self) -> AsyncIterator[tuple[int, bytes]]:
+        # A real exec starts a process through runc first (tens of ms here); answering
+        # inside the WebSocket handshake instead races client-go's v5 client, which
+        # drops frames for streams it has not registered yet ("Unknown stream id").
+        await asyncio.sleep(START_DELAY)
         while (item := await self._queue.get()) is not None:
             yield item
 
