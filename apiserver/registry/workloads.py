@@ -9,6 +9,7 @@ defaulted like a pod spec; a selector; ``generation`` counting spec changes) is 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from apimachinery import field_errors as fe
@@ -119,7 +120,31 @@ class StatefulSetStrategy(TemplateStrategy):
         return {"replicas": 0, "availableReplicas": 0}
 
 
+#: apps/v1 has no spec.templateGeneration; the v1 conversion keeps it in this annotation.
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+
+
 class DaemonSetStrategy(TemplateStrategy):
+    """pkg/registry/apps/daemonset/strategy.go: ``templateGeneration`` counts template changes
+    (1 on create, +1 when the template changes); the controller labels pods with it
+    (``pod-template-generation``)."""
+
+    def prepare_for_create(self, obj: Object) -> None:
+        super().prepare_for_create(obj)
+        annotations = obj["metadata"].setdefault("annotations", {})
+        given = str(annotations.get(TEMPLATE_GENERATION, ""))
+        annotations[TEMPLATE_GENERATION] = given if given.isdigit() and int(given) >= 1 else "1"
+
+    def prepare_for_update(self, new: Object, old: Object) -> None:
+        super().prepare_for_update(new, old)
+        defaulted = copy.deepcopy(new)
+        self.default(defaulted)  # compare templates as they will be stored
+        old_generation = str((old["metadata"].get("annotations") or {}).get(TEMPLATE_GENERATION, ""))
+        generation = int(old_generation) if old_generation.isdigit() else 1
+        if (defaulted.get("spec") or {}).get("template") != (old.get("spec") or {}).get("template"):
+            generation += 1
+        new["metadata"].setdefault("annotations", {})[TEMPLATE_GENERATION] = str(generation)
+
     def default(self, obj: Object) -> None:
         super().default(obj)
         spec = obj["spec"]
