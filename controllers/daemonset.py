@@ -1,4 +1,4 @@
-"""The DaemonSet controller: exactly one pod on every eligible node.
+"""The DaemonSet controller: exactly one pod on every eligible node, updated node by node.
 
 A node is eligible when the pod template would be allowed there: its
 ``nodeSelector`` matches the node's labels, its required node affinity matches, and
@@ -9,14 +9,36 @@ so they stay on nodes that are merely unhealthy.
 
 As upstream since 1.12, pods are not created with ``nodeName``: each gets a required
 node affinity on ``metadata.name`` naming its node, and the scheduler (or, in the
-tests, the fake kubelet) binds it there. Each reconcile creates the missing pods,
-deletes pods on nodes no longer eligible, duplicates, and Failed pods, and for a
-``RollingUpdate`` deletes at most ``maxUnavailable`` (default 1) pods of an old
-template at a time, once the others are available.
+tests, the fake kubelet) binds it there.
 
-Mirrors: pkg/controller/daemon/daemon_controller.go (manage, podsShouldBeOnNode,
-syncNodes, updateDaemonSetStatus), daemon/update.go (rollingUpdate),
-daemon/util/daemonset_util.go (AddOrUpdateDaemonPodTolerations, ReplaceDaemonSetPodNodeNameNodeAffinity),
+**Revisions.** Each template the DaemonSet has had is a ControllerRevision named
+``<ds>-<hash>`` (``ComputeHash`` of the template and ``status.collisionCount``,
+controllers/deployment/hash.py), labelled ``controller-revision-hash: <hash>``, whose
+``data`` is the ``$patch: replace`` patch of the template (controllers/history.py).
+The revision whose data equals the current template is the current one (renumbered
+to ``max + 1`` if it was an old one: ``rollout undo``); pods carry its hash and
+``pod-template-generation`` (the API server's count of template changes). A pod is
+*updated* if either label matches.
+
+**One pass** (``syncDaemonSet``): construct the history; *manage*: create a pod on each
+eligible node without one, delete failed pods, pods on ineligible nodes and
+duplicates; then, only if manage had nothing to do, the *rolling update*
+(``updateStrategy.type: RollingUpdate``, the default):
+
+* ``maxSurge: 0`` (default): delete old pods while at most ``maxUnavailable``
+  (default 1) nodes are without an available pod; manage recreates them;
+* ``maxSurge > 0``: start a new pod beside an old one on up to ``maxSurge`` nodes;
+  delete the old pod once the new one is available.
+
+``OnDelete`` leaves updates to the user. Finally, old revisions beyond
+``revisionHistoryLimit`` that no pod uses are deleted, and status written.
+
+Mirrors: pkg/controller/daemon/daemon_controller.go (syncDaemonSet, manage,
+podsShouldBeOnNode, syncNodes, updateDaemonSetStatus), daemon/update.go
+(rollingUpdate, findUpdatedPodsOnNode, constructHistory, snapshot, dedupCurHistories,
+cleanupHistory, getPatch, updatedDesiredNodeCounts),
+daemon/util/daemonset_util.go (CreatePodTemplate, IsPodUpdated,
+AddOrUpdateDaemonPodTolerations, ReplaceDaemonSetPodNodeNameNodeAffinity),
 component-helpers/scheduling/corev1/nodeaffinity.
 """
 
@@ -27,14 +49,29 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.selectors import new_requirement, selector_from_set
 from client.cache import copy
+from controllers import history
 from controllers.base import DAEMONSETS, NODES, PODS, Context, Controller, Result, Watch
 from controllers.deployment.hash import compute_hash
+from controllers.deployment.rolling import scaled_value
 from controllers.deployment.sync import drop_nulls
 from controllers.expectations import Expectations
+from controllers.history import CONTROLLER_REVISIONS, REVISION_LABEL
 from controllers.replicaset import pod_from_template, pod_owner_keys
-from controllers.util import Obj, is_controlled_by, is_pod_ready, is_pod_terminated, meta
+from controllers.util import (
+    Obj,
+    controller_ref,
+    is_controlled_by,
+    is_pod_available,
+    is_pod_ready,
+    is_pod_terminated,
+    meta,
+)
 
-HASH_LABEL = "controller-revision-hash"
+KIND = "DaemonSet"
+#: extensions.DaemonSetTemplateGenerationKey (deprecated, still set upstream).
+TEMPLATE_GENERATION_LABEL = "pod-template-generation"
+#: Where apps/v1 keeps spec.templateGeneration (set by the API server).
+TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
 _EXPR_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!", "Gt": "gt", "Lt": "lt"}
 
 DAEMON_TOLERATIONS = [
@@ -105,13 +142,76 @@ def target_node(pod: Obj) -> str:
     return ""
 
 
-def template_hash(ds: Obj) -> str:
-    return compute_hash(drop_nulls((ds.get("spec") or {}).get("template") or {}))
+# --- revisions (update.go: constructHistory, snapshot, dedupCurHistories, cleanupHistory) --------
 
 
-def daemon_pod(ds: Obj, node: str, pod_hash: str) -> Obj:
-    pod = pod_from_template(ds, (ds.get("spec") or {}).get("template") or {}, "apps/v1", "DaemonSet")
-    pod["metadata"]["labels"][HASH_LABEL] = pod_hash
+def template_generation(ds: Obj) -> str | None:
+    """``GetTemplateGeneration``: the API server's count of template changes."""
+    value = (meta(ds).get("annotations") or {}).get(TEMPLATE_GENERATION_ANNOTATION)
+    return str(value) if value else None
+
+
+def matches(ds: Obj, revision: Obj) -> bool:
+    """``Match``: the revision's data is this DaemonSet's ``getPatch``, byte for byte."""
+    return history.go_json(history.template_patch(ds)) == history.go_json(revision.get("data"))
+
+
+def snapshot(ds: Obj, number: int) -> Obj:
+    """``snapshot``: a revision named ``<ds>-<ComputeHash(template, collisionCount)>``."""
+    template = (ds.get("spec") or {}).get("template") or {}
+    hash_ = compute_hash(drop_nulls(template), (ds.get("status") or {}).get("collisionCount"))
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: hash_}
+    m: dict[str, Any] = {
+        "name": f"{meta(ds)['name']}-{hash_}",
+        "namespace": meta(ds).get("namespace", ""),
+        "labels": labels,
+        "ownerReferences": [controller_ref(ds, "apps/v1", KIND)],
+    }
+    if meta(ds).get("annotations"):
+        m["annotations"] = dict(meta(ds)["annotations"])
+    data = history.template_patch(ds)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": m,
+        "data": data,
+        "revision": number,
+    }
+
+
+def split_history(ds: Obj, revisions: list[Obj]) -> tuple[list[Obj], list[Obj], int]:
+    """(revisions of the current template, old ones, the number the current one should have)."""
+    current = [r for r in revisions if matches(ds, r)]
+    old = [r for r in revisions if not matches(ds, r)]
+    return current, old, max((int(r.get("revision", 0)) for r in old), default=0) + 1
+
+
+def history_to_clean(ds: Obj, old: list[Obj], pods: list[Obj]) -> list[Obj]:
+    """``cleanupHistory``: the oldest old revisions beyond the limit that no pod uses."""
+    to_kill = len(old) - int((ds.get("spec") or {}).get("revisionHistoryLimit", 10))
+    live = {h for p in pods if (h := (meta(p).get("labels") or {}).get(REVISION_LABEL))}
+    out = []
+    for r in history.sort_revisions(old):
+        if to_kill <= 0:
+            break
+        if (meta(r).get("labels") or {}).get(REVISION_LABEL) in live:
+            continue
+        out.append(r)
+        to_kill -= 1
+    return out
+
+
+# --- pods ------------------------------------------------------------------------------------------
+
+
+def daemon_pod(ds: Obj, node: str, hash_: str) -> Obj:
+    """``CreatePodTemplate`` + the node affinity: a pod of this DaemonSet for ``node``."""
+    pod = pod_from_template(ds, (ds.get("spec") or {}).get("template") or {}, "apps/v1", KIND)
+    generation = template_generation(ds)
+    if generation is not None:
+        pod["metadata"]["labels"][TEMPLATE_GENERATION_LABEL] = generation
+    if hash_:
+        pod["metadata"]["labels"][REVISION_LABEL] = hash_
     spec = pod["spec"]
     affinity = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
     affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {
@@ -122,35 +222,209 @@ def daemon_pod(ds: Obj, node: str, pod_hash: str) -> Obj:
     return pod
 
 
-def plan(ds: Obj, nodes: list[Obj], pods: list[Obj], pod_hash: str) -> tuple[list[str], list[Obj]]:
-    """(nodes needing a pod, pods to delete) (``manage`` + ``rollingUpdate``)."""
-    by_node: dict[str, list[Obj]] = {}
+def is_pod_updated(pod: Obj, hash_: str, generation: str | None) -> bool:
+    """``IsPodUpdated``: the pod carries the current hash (or template generation)."""
+    labels = meta(pod).get("labels") or {}
+    template_matches = generation is not None and labels.get(TEMPLATE_GENERATION_LABEL) == generation
+    return (bool(hash_) and labels.get(REVISION_LABEL) == hash_) or template_matches
+
+
+def _oldest_first(pods: list[Obj]) -> list[Obj]:
+    """``podByCreationTimestampAndPhase``: scheduled first, then by creation time and name."""
+    return sorted(
+        pods,
+        key=lambda p: (
+            not (p.get("spec") or {}).get("nodeName"),
+            meta(p).get("creationTimestamp") or "",
+            meta(p)["name"],
+        ),
+    )
+
+
+def rolling_values(ds: Obj, desired: int) -> tuple[int, int]:
+    """``updatedDesiredNodeCounts``: (maxSurge, maxUnavailable), both rounded up."""
+    strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0, 1
+    surge = scaled_value(rolling.get("maxSurge", 0), desired, True)
+    unavailable = scaled_value(rolling.get("maxUnavailable", 1), desired, True)
+    if desired > 0 and surge == 0 and unavailable == 0:
+        unavailable = 1  # an impossible configuration: obey the default
+    return surge, unavailable
+
+
+def by_node(pods: list[Obj]) -> dict[str, list[Obj]]:
+    out: dict[str, list[Obj]] = {}
     for p in pods:
-        if not meta(p).get("deletionTimestamp"):
-            by_node.setdefault(target_node(p), []).append(p)
-    create, delete = [], []
+        out.setdefault(target_node(p), []).append(p)
+    return out
+
+
+def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -> tuple[list[str], list[Obj]]:
+    """(nodes needing a pod, pods to delete): ``manage`` + ``podsShouldBeOnNode``."""
+    surge, _ = rolling_values(ds, 0)
+    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
+    create: list[str] = []
+    delete: list[Obj] = []
+    pods_by_node = by_node(pods)
     eligible = {meta(n)["name"] for n in nodes if node_should_run(ds, n)}
     for node in sorted(eligible):
-        mine = by_node.get(node, [])
-        failed = [p for p in mine if is_pod_terminated(p)]
-        delete += failed
-        alive = [p for p in mine if not is_pod_terminated(p)]
-        if not alive:
+        running = []
+        for p in pods_by_node.get(node, []):
+            if meta(p).get("deletionTimestamp"):
+                continue
+            if is_pod_terminated(p):
+                delete.append(p)  # a failed daemon pod is replaced
+            else:
+                running.append(p)
+        if not running:
             create.append(node)
-        delete += alive[1:]  # duplicates
-    for node, mine in by_node.items():
+        elif surge == 0:
+            delete += _oldest_first(running)[1:]  # duplicates: keep the oldest
+        elif len(running) > 1:
+            # Surging: keep the oldest new pod and the oldest old one while the new one
+            # is not yet available (and the old one is ready).
+            oldest_new = oldest_old = None
+            for p in _oldest_first(running):
+                if (meta(p).get("labels") or {}).get(REVISION_LABEL) == hash_:
+                    if oldest_new is None:
+                        oldest_new = p
+                        continue
+                elif oldest_old is None:
+                    oldest_old = p
+                    continue
+                delete.append(p)
+            if oldest_new is not None and oldest_old is not None:
+                if not is_pod_ready(oldest_old) or is_pod_available(oldest_new, min_ready, now):
+                    delete.append(oldest_old)
+    for node, mine in pods_by_node.items():
         if node not in eligible:
-            delete += mine
-    strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
-    if strategy.get("type", "RollingUpdate") == "RollingUpdate":
-        max_unavailable = int((strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1) or 1)
-        live = [p for n in eligible for p in by_node.get(n, [])[:1] if not is_pod_terminated(p)]
-        unavailable = len(eligible) - sum(1 for p in live if is_pod_ready(p))
-        old = [p for p in live if (meta(p).get("labels") or {}).get(HASH_LABEL) != pod_hash]
-        budget = max(0, max_unavailable - unavailable)
-        old.sort(key=lambda p: is_pod_ready(p))  # not-ready old pods first: they cost nothing
-        delete += [p for p in old if not is_pod_ready(p)] + [p for p in old if is_pod_ready(p)][:budget]
+            delete += [p for p in mine if not meta(p).get("deletionTimestamp")]
     return create, delete
+
+
+def _updated_and_old(
+    pods: list[Obj], hash_: str, generation: str | None
+) -> tuple[Obj | None, Obj | None, bool]:
+    """``findUpdatedPodsOnNode``: (new pod, old pod, ok); not ok when either is duplicated."""
+    new = old = None
+    for p in pods:
+        if meta(p).get("deletionTimestamp"):
+            continue
+        if is_pod_updated(p, hash_, generation):
+            if new is not None:
+                return None, None, False
+            new = p
+        else:
+            if old is not None:
+                return None, None, False
+            old = p
+    return new, old, True
+
+
+def rolling_update(
+    ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float
+) -> tuple[list[str], list[Obj]]:
+    """(nodes to surge onto, old pods to delete): update.go's ``rollingUpdate``."""
+    generation = template_generation(ds)
+    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
+    eligible = [n for n in nodes if node_should_run(ds, n)]
+    max_surge, max_unavailable = rolling_values(ds, len(eligible))
+    # getNodesToDaemonPods without deleted terminal pods, as upstream
+    live = [p for p in pods if not (is_pod_terminated(p) and meta(p).get("deletionTimestamp"))]
+    pods_by_node = by_node(live)
+
+    def available(p: Obj) -> bool:
+        return is_pod_available(p, min_ready, now)
+
+    if max_surge == 0:
+        # Delete just enough old pods to stay within maxUnavailable; manage() recreates them.
+        unavailable = 0
+        replace: list[Obj] = []
+        candidates: list[Obj] = []
+        for node in sorted(pods_by_node):
+            new, old, ok = _updated_and_old(pods_by_node[node], hash_, generation)
+            if not ok or (new is None) == (old is None):
+                unavailable += 1  # manage() is still creating or pruning here
+            elif new is not None:
+                unavailable += 0 if available(new) else 1
+            elif old is not None and not available(old):
+                replace.append(old)  # costs nothing: it is not serving anyway
+            elif old is not None and unavailable < max_unavailable:
+                candidates.append(old)
+        budget = min(max(0, max_unavailable - unavailable), len(candidates))
+        return [], replace + candidates[:budget]
+
+    # Surge: start a new pod beside an old one (at most maxSurge at a time); delete the
+    # old one once the new one is available.
+    to_delete: list[Obj] = []
+    allowed: list[str] = []
+    candidate_nodes: list[str] = []
+    surging = 0
+    eligible_names = {meta(n)["name"] for n in eligible}
+    for node in sorted(pods_by_node):
+        new, old, ok = _updated_and_old(pods_by_node[node], hash_, generation)
+        if not ok:
+            surging += 1
+            continue
+        if old is None:
+            continue
+        if new is None:
+            if not available(old):
+                if node not in eligible_names:
+                    to_delete.append(old)
+                else:
+                    allowed.append(node)
+            elif surging < max_surge:
+                candidate_nodes.append(node)
+        elif not available(new):
+            surging += 1  # waiting for the new pod
+        else:
+            to_delete.append(old)
+    budget = min(max(0, max_surge - surging), len(candidate_nodes))
+    return allowed + candidate_nodes[:budget], to_delete
+
+
+def daemon_status(
+    ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float, observed: bool
+) -> dict[str, Any]:
+    """``updateDaemonSetStatus``: counted per node, from the node's oldest pod."""
+    generation = template_generation(ds)
+    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
+    live = [p for p in pods if not (is_pod_terminated(p) and meta(p).get("deletionTimestamp"))]
+    pods_by_node = by_node(live)
+    desired = current = misscheduled = ready = available = updated = 0
+    for node in nodes:
+        mine = pods_by_node.get(meta(node)["name"], [])
+        if not node_should_run(ds, node):
+            misscheduled += 1 if mine else 0
+            continue
+        desired += 1
+        if not mine:
+            continue
+        current += 1
+        pod = _oldest_first(mine)[0]
+        if is_pod_ready(pod):
+            ready += 1
+            available += 1 if is_pod_available(pod, min_ready, now) else 0
+        updated += 1 if is_pod_updated(pod, hash_, generation) else 0
+    st = dict(ds.get("status") or {})
+    st.update(
+        desiredNumberScheduled=desired,
+        currentNumberScheduled=current,
+        numberMisscheduled=misscheduled,
+        numberReady=ready,
+        numberAvailable=available,
+        numberUnavailable=desired - available,
+        updatedNumberScheduled=updated,
+    )
+    if observed:
+        st["observedGeneration"] = meta(ds).get("generation", 0)
+    return st
+
+
+# --- the controller ----------------------------------------------------------------------------------
 
 
 class DaemonSetController(Controller):
@@ -161,7 +435,7 @@ class DaemonSetController(Controller):
         self.expectations = Expectations(ctx.now)
 
     def _observe(self, event: str, old: Obj | None, pod: Obj) -> None:
-        for key in pod_owner_keys("DaemonSet")(pod):
+        for key in pod_owner_keys(KIND)(pod):
             if event == "add":
                 self.expectations.creation_observed(key)
             elif event == "delete" or meta(pod).get("deletionTimestamp"):
@@ -170,7 +444,8 @@ class DaemonSetController(Controller):
     def watches(self) -> list[Watch]:
         return [
             Watch(DAEMONSETS),
-            Watch(PODS, keys=pod_owner_keys("DaemonSet"), observe=self._observe),
+            Watch(PODS, keys=pod_owner_keys(KIND), observe=self._observe),
+            Watch(CONTROLLER_REVISIONS, keys=pod_owner_keys(KIND)),
             Watch(
                 NODES,
                 keys=lambda _node: [
@@ -179,23 +454,91 @@ class DaemonSetController(Controller):
             ),
         ]
 
+    async def construct_history(self, ds: Obj) -> tuple[Obj, list[Obj]]:
+        """``constructHistory``: (the current revision, created or renumbered; the old ones)."""
+        hist = history.History(self.ctx.client)
+        revisions, orphans = history.owned_revisions(ds, self.cache(CONTROLLER_REVISIONS).list())
+        if orphans and not meta(ds).get("deletionTimestamp"):
+            revisions += [await hist.adopt(ds, KIND, r) for r in orphans]
+        current, old, number = split_history(ds, revisions)
+        if not current:
+            return await self._snapshot(ds, number), old
+        keep, *dups = sorted(current, key=lambda r: -int(r.get("revision", 0)))  # dedupCurHistories
+        for dup in dups:
+            await self._relabel_pods(ds, dup, keep)
+            await hist.delete(dup)
+        if int(keep.get("revision", 0)) < number:
+            keep = await hist.renumber(keep, number)
+        return keep, old
+
+    async def _snapshot(self, ds: Obj, number: int) -> Obj:
+        ns = meta(ds).get("namespace", "")
+        revision = snapshot(ds, number)
+        try:
+            created: Obj = await self.ctx.client.create(CONTROLLER_REVISIONS, revision, namespace=ns)
+            return created
+        except errors.StatusError as err:
+            if not errors.is_already_exists(err):
+                raise
+        exists = await self.ctx.client.get(CONTROLLER_REVISIONS, meta(revision)["name"], namespace=ns)
+        if matches(ds, exists):
+            return dict(exists)
+        # A hash collision: count it in status (from a fresh read), retry with the new count.
+        fresh = await self.ctx.client.get(DAEMONSETS, meta(ds)["name"], namespace=ns)
+        if (fresh.get("status") or {}).get("collisionCount") == (ds.get("status") or {}).get(
+            "collisionCount"
+        ):
+            fresh.setdefault("status", {})["collisionCount"] = (
+                int(fresh["status"].get("collisionCount") or 0) + 1
+            )
+            await self.ctx.client.update(DAEMONSETS, fresh, namespace=ns, subresource="status")
+        raise RuntimeError(f"hash collision on ControllerRevision {meta(revision)['name']}; retrying")
+
+    async def _relabel_pods(self, ds: Obj, dup: Obj, keep: Obj) -> None:
+        dup_hash = (meta(dup).get("labels") or {}).get(REVISION_LABEL)
+        keep_hash = (meta(keep).get("labels") or {}).get(REVISION_LABEL)
+        for p in self.cache(PODS).by_index("owner", meta(ds)["uid"]):
+            if (meta(p).get("labels") or {}).get(REVISION_LABEL) == dup_hash != keep_hash:
+                patch = {"metadata": {"labels": {REVISION_LABEL: keep_hash}}}
+                await self.ctx.client.patch(
+                    PODS, meta(p)["name"], patch, namespace=meta(p).get("namespace", "")
+                )
+
     async def reconcile(self, key: str) -> Result | None:
         ds = self.cache(DAEMONSETS).get(key)
-        if ds is None or meta(ds).get("deletionTimestamp"):
+        if ds is None:
             return None
         ns = meta(ds).get("namespace", "")
-        pod_hash = template_hash(ds)
+        cur, old = await self.construct_history(ds)
+        hash_ = str((meta(cur).get("labels") or {}).get(REVISION_LABEL) or "")
         pods = [p for p in self.cache(PODS).by_index("owner", meta(ds)["uid"]) if is_controlled_by(p, ds)]
         nodes = self.cache(NODES).list()
-        create, delete = plan(ds, nodes, pods, pod_hash)
-        if not self.expectations.satisfied(key):
-            create, delete = [], []  # our last writes have not all come back as events yet
+        now = self.ctx.now()
+        acting = self.expectations.satisfied(key) and not meta(ds).get("deletionTimestamp")
+        if acting:
+            create, delete = manage(ds, nodes, pods, hash_, now)
+            strategy = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("type", "RollingUpdate")
+            if not create and not delete and strategy == "RollingUpdate":
+                create, delete = rolling_update(ds, nodes, pods, hash_, now)
+            await self._sync_nodes(ds, key, create, delete, hash_)
+            for revision in history_to_clean(ds, old, pods):
+                await history.History(self.ctx.client).delete(revision)
+        st = daemon_status(ds, nodes, pods, hash_, now, observed=acting)
+        if st != (ds.get("status") or {}):
+            updated = copy(ds)
+            updated["status"] = st
+            await self.ctx.client.update(DAEMONSETS, updated, namespace=ns, subresource="status")
+        return None
+
+    async def _sync_nodes(self, ds: Obj, key: str, create: list[str], delete: list[Obj], hash_: str) -> None:
+        """``syncNodes``: the creations and deletions, each expected before the next pass."""
+        ns = meta(ds).get("namespace", "")
         victims = list({meta(v)["uid"]: v for v in delete}.values())
         self.expectations.expect_creations(key, len(create))
         self.expectations.expect_deletions(key, [f"{ns}/{meta(v)['name']}" for v in victims])
         for node in create:
             try:
-                await self.ctx.client.create(PODS, daemon_pod(ds, node, pod_hash), namespace=ns)
+                await self.ctx.client.create(PODS, daemon_pod(ds, node, hash_), namespace=ns)
             except errors.StatusError:
                 self.expectations.creation_observed(key)
                 raise
@@ -206,24 +549,3 @@ class DaemonSetController(Controller):
                 self.expectations.deletion_observed(key, f"{ns}/{meta(victim)['name']}")
                 if not errors.is_not_found(err):
                     raise
-        eligible = [n for n in nodes if node_should_run(ds, n)]
-        live = [p for p in pods if not meta(p).get("deletionTimestamp") and not is_pod_terminated(p)]
-        on_eligible = {target_node(p) for p in live} & {meta(n)["name"] for n in eligible}
-        st = dict(ds.get("status") or {})
-        st.update(
-            observedGeneration=meta(ds).get("generation", 0),
-            desiredNumberScheduled=len(eligible),
-            currentNumberScheduled=len(on_eligible),
-            numberMisscheduled=len({target_node(p) for p in live} - on_eligible),
-            numberReady=sum(1 for p in live if is_pod_ready(p)),
-            numberAvailable=sum(1 for p in live if is_pod_ready(p)),
-            updatedNumberScheduled=sum(
-                1 for p in live if (meta(p).get("labels") or {}).get(HASH_LABEL) == pod_hash
-            ),
-        )
-        st["numberUnavailable"] = max(0, len(eligible) - st["numberAvailable"])
-        if st != (ds.get("status") or {}):
-            updated = copy(ds)
-            updated["status"] = st
-            await self.ctx.client.update(DAEMONSETS, updated, namespace=ns, subresource="status")
-        return None

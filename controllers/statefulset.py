@@ -1,29 +1,39 @@
-"""The StatefulSet controller: pods with stable names, created and removed in order.
+"""The StatefulSet controller: pods with stable names, created, updated and removed in order.
 
 A StatefulSet's pods are not interchangeable: pod ``web-0`` is always ``web-0``
 (``<name>-<ordinal>``, with ``hostname`` = its name and ``subdomain`` = the governing
-``serviceName``, so it gets a stable DNS name). With the default
-``podManagementPolicy: OrderedReady``:
+``serviceName``, so it gets a stable DNS name; labels
+``statefulset.kubernetes.io/pod-name`` and ``apps.kubernetes.io/pod-index``).
 
-* ordinals are created in order 0, 1, 2 ... and ordinal *i+1* only once *i* is Running
-  and Ready;
-* scaling down removes the **highest** ordinal first, one at a time, and only while
-  every other pod is Ready;
-* a rolling update (``updateStrategy.type: RollingUpdate``, the default) deletes the
-  highest-ordinal pod still on the old revision (at or above ``partition``); it is
-  recreated from the new template, and the next only goes once it is Ready.
+**Revisions.** Each template the set has had is a ControllerRevision
+(controllers/history.py). ``status.updateRevision`` names the current template's
+revision, ``status.currentRevision`` the one the pods were at before the update
+began; every pod carries ``controller-revision-hash: <revision name>``. When all
+pods are updated and Ready, the current revision becomes the update revision.
 
-``Parallel`` creates and deletes without waiting. ``OnDelete`` leaves updates to the
-user. A Failed pod is deleted and recreated under the same name.
+**One pass** (``updateStatefulSet``), with the default ``podManagementPolicy:
+OrderedReady`` ("monotonic"):
 
-Simplification (documented): revisions are the template hash in the
-``controller-revision-hash`` label; no ControllerRevision objects are written, so
-``kubectl rollout history/undo statefulset`` are not served. Volume claim templates
-are not instantiated.
+1. ordinals ``0 .. replicas-1`` in order: a missing one is created, a Failed or
+   Succeeded one deleted (it is recreated next time); the pass stops at the first pod
+   it created or deleted, or that is not yet Running, Ready and available;
+2. pods with an ordinal ``>= replicas`` (condemned), highest first: deleted one at a time,
+   each only once the previous one is gone;
+3. ``updateStrategy: OnDelete``: stop here; a pod you delete comes back at the new revision;
+4. ``RollingUpdate`` (the default): from the highest ordinal down to ``partition``, the
+   first pod not at the update revision is deleted (it is recreated from the new
+   template by step 1 of a later pass); a pod that is not healthy stops the pass.
+   Pods below ``partition`` are recreated at the *current* revision.
+
+``Parallel`` does steps 1 and 2 for every ordinal at once without waiting; the rolling
+update still goes one pod at a time. Not implemented: ``maxUnavailable`` (alpha
+``MaxUnavailableStatefulSet``), ``spec.ordinals.start``, volume claim templates.
 
 Mirrors: pkg/controller/statefulset/stateful_set_control.go (updateStatefulSet,
-processReplica, processCondemned), stateful_set_utils.go (getOrdinal, newStatefulSetPod,
-isRunningAndReady), stateful_set.go.
+processReplica, processCondemned, getStatefulSetRevisions, truncateHistory,
+computeReplicaStatus, completeRollingUpdate), stateful_set_utils.go (getOrdinal,
+newVersionedStatefulSetPod, newStatefulSetPod, isRunningAndReady, isHealthy),
+stateful_set.go (sync, adoptOrphanRevisions).
 """
 
 from __future__ import annotations
@@ -34,15 +44,25 @@ from typing import Any
 
 from apimachinery import errors
 from client.cache import copy
+from controllers import history
 from controllers.base import PODS, STATEFULSETS, Controller, Result, Watch
-from controllers.deployment.hash import compute_hash
-from controllers.deployment.sync import drop_nulls
+from controllers.history import CONTROLLER_REVISIONS, REVISION_LABEL
 from controllers.replicaset import pod_from_template, pod_owner_keys
-from controllers.util import Obj, is_controlled_by, is_pod_ready, is_pod_terminated, meta, pod_phase
+from controllers.util import (
+    Obj,
+    is_controlled_by,
+    is_pod_available,
+    is_pod_ready,
+    is_pod_terminated,
+    meta,
+    pod_phase,
+)
 
-REVISION_LABEL = "controller-revision-hash"
+KIND = "StatefulSet"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+
+__all__ = ["REVISION_LABEL", "StatefulSetController", "plan", "set_pod", "status"]
 
 
 def ordinal(pod: Obj, set_name: str) -> int | None:
@@ -50,12 +70,85 @@ def ordinal(pod: Obj, set_name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def revision(sts: Obj) -> str:
-    return f"{meta(sts)['name']}-{compute_hash(drop_nulls((sts.get('spec') or {}).get('template') or {}))}"
+def pod_revision(pod: Obj) -> str:
+    return str((meta(pod).get("labels") or {}).get(REVISION_LABEL, ""))
+
+
+def is_terminating(pod: Obj) -> bool:
+    return bool(meta(pod).get("deletionTimestamp"))
 
 
 def running_and_ready(pod: Obj) -> bool:
-    return pod_phase(pod) == "Running" and is_pod_ready(pod) and not meta(pod).get("deletionTimestamp")
+    return pod_phase(pod) == "Running" and is_pod_ready(pod)
+
+
+def is_healthy(pod: Obj) -> bool:
+    return running_and_ready(pod) and not is_terminating(pod)
+
+
+# --- revisions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RevisionStep:
+    """What ``getStatefulSetRevisions`` does to find the update revision."""
+
+    action: str  # "keep" (the newest is this template), "renumber" (an older one is), "create"
+    revision: Obj  # the revision kept, the one to renumber (number already set), or the new one
+
+
+def update_revision_step(sts: Obj, revisions: list[Obj]) -> RevisionStep:
+    revisions = history.sort_revisions(revisions)
+    collisions = int((sts.get("status") or {}).get("collisionCount") or 0)
+    new = history.new_revision(
+        sts, KIND, history.template_patch(sts), history.next_revision(revisions), collisions
+    )
+    equal = history.find_equal_revisions(revisions, new)
+    if equal and history.equal_revision(revisions[-1], equal[-1]):
+        return RevisionStep("keep", revisions[-1])
+    if equal:
+        again = copy(equal[-1])
+        again["revision"] = new["revision"]
+        return RevisionStep("renumber", again)
+    return RevisionStep("create", new)
+
+
+def current_revision(sts: Obj, revisions: list[Obj], update: Obj) -> Obj:
+    """The revision named by ``status.currentRevision``; the update revision for a new set."""
+    name = (sts.get("status") or {}).get("currentRevision")
+    return next((r for r in revisions if meta(r)["name"] == name), update)
+
+
+# --- pods ----------------------------------------------------------------------------------------
+
+
+def set_pod(sts: Obj, o: int, revision_name: str) -> Obj:
+    """``newStatefulSetPod`` + ``setPodRevision``: the pod for ordinal ``o`` of this set."""
+    name = meta(sts)["name"]
+    spec = sts.get("spec") or {}
+    pod = pod_from_template(sts, spec.get("template") or {}, "apps/v1", KIND)
+    m = pod["metadata"]
+    m.pop("generateName", None)
+    m["name"] = f"{name}-{o}"
+    m["labels"].update({POD_NAME_LABEL: m["name"], POD_INDEX_LABEL: str(o), REVISION_LABEL: revision_name})
+    pod["spec"]["hostname"] = m["name"]
+    if spec.get("serviceName"):
+        pod["spec"]["subdomain"] = spec["serviceName"]
+    return pod
+
+
+def versioned_pod(sts: Obj, current: Obj, update: Obj, o: int) -> Obj:
+    """``newVersionedStatefulSetPod``: ordinals below the partition stay at the current revision."""
+    spec = sts.get("spec") or {}
+    strategy = spec.get("updateStrategy") or {}
+    rolling = strategy.get("rollingUpdate")
+    current_replicas = int((sts.get("status") or {}).get("currentReplicas") or 0)
+    # As upstream's `A && B && C || D`: the partition clause does not check the type.
+    if (
+        strategy.get("type", "RollingUpdate") == "RollingUpdate" and rolling is None and o < current_replicas
+    ) or (rolling is not None and o < int(rolling.get("partition") or 0)):
+        return set_pod(history.apply_revision(sts, current), o, meta(current)["name"])
+    return set_pod(sts, o, meta(update)["name"])
 
 
 @dataclass
@@ -64,120 +157,155 @@ class SetPlan:
     delete: list[Obj] = field(default_factory=list)
 
 
-def plan(sts: Obj, pods: list[Obj], update_revision: str) -> SetPlan:
-    """The next creations and deletions (``updateStatefulSet``), as data."""
+def plan(sts: Obj, pods: list[Obj], update_revision: str, now: float = 0.0) -> SetPlan:
+    """The next creations and deletions of one ``updateStatefulSet`` pass, as data."""
     spec = sts.get("spec") or {}
     name = meta(sts)["name"]
     replicas = int(spec.get("replicas", 1))
-    ordered = spec.get("podManagementPolicy", "OrderedReady") != "Parallel"
+    monotonic = spec.get("podManagementPolicy", "OrderedReady") != "Parallel"
+    min_ready = int(spec.get("minReadySeconds") or 0)
     by_ordinal = {o: p for p in pods if (o := ordinal(p, name)) is not None}
+    condemned = [by_ordinal[o] for o in sorted(by_ordinal, reverse=True) if o >= replicas]
+    present = [by_ordinal[o] for o in range(replicas) if o in by_ordinal]
+    first_unhealthy = next((p for p in [*present, *condemned] if not is_healthy(p)), None)
+
+    def available(p: Obj) -> bool:
+        return running_and_ready(p) and is_pod_available(p, min_ready, now)
+
     out = SetPlan()
-
-    # Failed or finished pods are deleted, then recreated under the same name.
-    for o, p in sorted(by_ordinal.items()):
-        if o < replicas and is_pod_terminated(p) and not meta(p).get("deletionTimestamp"):
-            out.delete.append(p)
-            if ordered:
-                return out
-
-    for o in range(replicas):
-        if o not in by_ordinal:
+    for o in range(replicas):  # processReplica
+        p = by_ordinal.get(o)
+        if p is None:
             out.create.append(o)
-            if ordered:
-                return out
-        elif ordered and not running_and_ready(by_ordinal[o]):
-            return out  # wait for this ordinal before touching the next
-
-    condemned = sorted((o for o in by_ordinal if o >= replicas), reverse=True)
-    for o in condemned:
-        p = by_ordinal[o]
-        if meta(p).get("deletionTimestamp"):
-            if ordered:
+            if monotonic:
                 return out
             continue
+        if is_pod_terminated(p):
+            if not is_terminating(p):
+                out.delete.append(p)
+            if monotonic:
+                return out
+            continue
+        if monotonic and (is_terminating(p) or not running_and_ready(p) or not available(p)):
+            return out
+
+    for p in condemned:  # processCondemned
+        if is_terminating(p):
+            if monotonic:
+                return out
+            continue
+        if monotonic and p is not first_unhealthy and not available(p):
+            return out
         out.delete.append(p)
-        if ordered:
+        if monotonic:
             return out
 
     strategy = spec.get("updateStrategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return out
-    partition = int((strategy.get("rollingUpdate") or {}).get("partition", 0))
-    current = [by_ordinal[o] for o in range(replicas) if o in by_ordinal]
-    if not all(running_and_ready(p) for p in current):
-        return out
-    for o in range(replicas - 1, partition - 1, -1):
-        stale = by_ordinal.get(o)
-        if stale is not None and (meta(stale).get("labels") or {}).get(REVISION_LABEL) != update_revision:
-            out.delete.append(stale)
+        return out  # OnDelete: pods are updated when the user deletes them
+    partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+    for target in range(replicas - 1, partition - 1, -1):
+        p = by_ordinal.get(target)
+        if p is None:
+            return out  # being created: not healthy yet
+        if pod_revision(p) != update_revision and not is_terminating(p):
+            out.delete.append(p)
             return out
+        if not is_healthy(p):
+            return out  # wait for the pod just updated
     return out
 
 
-def set_pod(sts: Obj, o: int, update_revision: str) -> Obj:
-    name = meta(sts)["name"]
+def status(
+    sts: Obj, pods: list[Obj], current: str, update: str, collisions: int, now: float = 0.0
+) -> dict[str, Any]:
+    """``computeReplicaStatus`` + ``completeRollingUpdate``."""
     spec = sts.get("spec") or {}
-    pod = pod_from_template(sts, spec.get("template") or {}, "apps/v1", "StatefulSet")
-    m = pod["metadata"]
-    m.pop("generateName", None)
-    m["name"] = f"{name}-{o}"
-    m["labels"].update({POD_NAME_LABEL: m["name"], POD_INDEX_LABEL: str(o), REVISION_LABEL: update_revision})
-    pod["spec"]["hostname"] = m["name"]
-    if spec.get("serviceName"):
-        pod["spec"]["subdomain"] = spec["serviceName"]
-    return pod
-
-
-def status(sts: Obj, pods: list[Obj], update_revision: str) -> dict[str, Any]:
+    min_ready = int(spec.get("minReadySeconds") or 0)
     st = dict(sts.get("status") or {})
-    live = [p for p in pods if not meta(p).get("deletionTimestamp")]
-    updated = [p for p in live if (meta(p).get("labels") or {}).get(REVISION_LABEL) == update_revision]
+    ready = [p for p in pods if running_and_ready(p)]
+    live = [p for p in pods if not is_terminating(p)]
     st.update(
         observedGeneration=meta(sts).get("generation", 0),
-        replicas=len(live),
-        readyReplicas=sum(1 for p in live if is_pod_ready(p)),
-        availableReplicas=sum(1 for p in live if is_pod_ready(p)),
-        updatedReplicas=len(updated),
-        currentReplicas=len(updated),
-        updateRevision=update_revision,
-        currentRevision=update_revision
-        if len(updated) == len(live)
-        else st.get("currentRevision", update_revision),
+        replicas=len(pods),
+        readyReplicas=len(ready),
+        availableReplicas=sum(1 for p in ready if is_pod_available(p, min_ready, now)),
+        currentReplicas=sum(1 for p in live if pod_revision(p) == current),
+        updatedReplicas=sum(1 for p in live if pod_revision(p) == update),
+        currentRevision=current,
+        updateRevision=update,
+        collisionCount=collisions,
     )
+    strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
+    if strategy == "RollingUpdate" and st["updatedReplicas"] == st["replicas"] == st["readyReplicas"]:
+        st["currentReplicas"] = st["updatedReplicas"]
+        st["currentRevision"] = update
     return st
+
+
+# --- the controller --------------------------------------------------------------------------------
 
 
 class StatefulSetController(Controller):
     name = "statefulset"
 
     def watches(self) -> list[Watch]:
-        return [Watch(STATEFULSETS), Watch(PODS, keys=pod_owner_keys("StatefulSet"))]
+        return [
+            Watch(STATEFULSETS),
+            Watch(PODS, keys=pod_owner_keys(KIND)),
+            Watch(CONTROLLER_REVISIONS, keys=pod_owner_keys(KIND)),
+        ]
+
+    async def _revisions(self, sts: Obj, revisions: list[Obj]) -> tuple[Obj, Obj, int]:
+        """(current, update, collision count), creating or renumbering the update revision."""
+        hist = history.History(self.ctx.client)
+        collisions = int((sts.get("status") or {}).get("collisionCount") or 0)
+        step = update_revision_step(sts, revisions)
+        update = step.revision
+        if step.action == "renumber":
+            update = await hist.renumber(step.revision, int(step.revision["revision"]))
+        elif step.action == "create":
+            update, collisions = await hist.create(sts, step.revision, collisions)
+        return current_revision(sts, revisions, update), update, collisions
 
     async def reconcile(self, key: str) -> Result | None:
         sts = self.cache(STATEFULSETS).get(key)
-        if sts is None or meta(sts).get("deletionTimestamp"):
+        if sts is None:
             return None
         ns = meta(sts).get("namespace", "")
         pods = [p for p in self.cache(PODS).by_index("owner", meta(sts)["uid"]) if is_controlled_by(p, sts)]
-        rev = revision(sts)
-        p = plan(sts, pods, rev)
-        for o in p.create:
-            try:
-                await self.ctx.client.create(PODS, set_pod(sts, o, rev), namespace=ns)
-            except errors.StatusError as err:
-                if not errors.is_already_exists(err):  # the old pod is still terminating
-                    raise
-        for victim in p.delete:
-            try:
-                await self.ctx.client.delete(
-                    PODS, meta(victim)["name"], namespace=ns, preconditions={"uid": meta(victim)["uid"]}
-                )
-            except errors.StatusError as err:
-                if not (errors.is_not_found(err) or errors.is_conflict(err)):
-                    raise
-        new_status = status(sts, pods, rev)
+        revisions, orphans = history.owned_revisions(sts, self.cache(CONTROLLER_REVISIONS).list())
+        hist = history.History(self.ctx.client)
+        if orphans and not is_terminating(sts):
+            revisions += [await hist.adopt(sts, KIND, r) for r in orphans]
+        current, update, collisions = await self._revisions(sts, revisions)
+        now = self.ctx.now()
+
+        if not is_terminating(sts):
+            p = plan(sts, pods, meta(update)["name"], now)
+            for o in p.create:
+                try:
+                    await self.ctx.client.create(PODS, versioned_pod(sts, current, update, o), namespace=ns)
+                except errors.StatusError as err:
+                    if not errors.is_already_exists(err):  # the old pod is still terminating
+                        raise
+            for victim in p.delete:
+                try:
+                    await self.ctx.client.delete(
+                        PODS, meta(victim)["name"], namespace=ns, preconditions={"uid": meta(victim)["uid"]}
+                    )
+                except errors.StatusError as err:
+                    if not (errors.is_not_found(err) or errors.is_conflict(err)):
+                        raise
+
+        new_status = status(sts, pods, meta(current)["name"], meta(update)["name"], collisions, now)
         if new_status != (sts.get("status") or {}):
             updated = copy(sts)
             updated["status"] = new_status
             await self.ctx.client.update(STATEFULSETS, updated, namespace=ns, subresource="status")
+
+        live = {meta(current)["name"], meta(update)["name"]} | {pod_revision(p) for p in pods}
+        limit = int((sts.get("spec") or {}).get("revisionHistoryLimit", 10))
+        for old in history.to_truncate(revisions, live, limit):
+            await hist.delete(old)
         return None

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from controllers import daemonset, statefulset
-from tests.controllers._objects import pod, template
+from controllers import daemonset, history, statefulset
+from controllers.util import timestamp
+from tests.controllers._objects import T0, pod, template
 
 
 def _sts(replicas: int, policy: str = "OrderedReady", partition: int = 0) -> dict[str, Any]:
@@ -73,13 +74,42 @@ def _node(name: str, labels: dict | None = None, taints: list | None = None) -> 
     return {"metadata": {"name": name, "labels": labels or {}}, "spec": {"taints": taints or []}}
 
 
-def _ds(pod_spec_extra: dict | None = None) -> dict[str, Any]:
+def _ds(
+    pod_spec_extra: dict | None = None, *, surge: int | str = 0, unavailable: int | str = 1
+) -> dict[str, Any]:
     t = template()
     t["spec"].update(pod_spec_extra or {})
     return {
-        "metadata": {"name": "agent", "namespace": "default", "uid": "uid-agent"},
-        "spec": {"template": t},
+        "metadata": {
+            "name": "agent",
+            "namespace": "default",
+            "uid": "uid-agent",
+            "generation": 2,
+            "annotations": {daemonset.TEMPLATE_GENERATION_ANNOTATION: "1"},
+        },
+        "spec": {
+            "template": t,
+            "updateStrategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable},
+            },
+            "revisionHistoryLimit": 10,
+        },
     }
+
+
+def _daemon_pod(
+    ds: dict[str, Any], node: str, hash_: str, *, ready: bool = True, created: float = T0, name: str = ""
+) -> dict[str, Any]:
+    p = daemonset.daemon_pod(ds, node, hash_)
+    p["metadata"].update(name=name or f"agent-{node}-{hash_}", uid=f"uid-{node}-{hash_}-{created}")
+    p["metadata"]["creationTimestamp"] = timestamp(created)
+    p["metadata"]["labels"].pop(daemonset.TEMPLATE_GENERATION_LABEL, None)
+    p["spec"]["nodeName"] = node
+    p["status"] = {"phase": "Running"}
+    if ready:
+        p["status"]["conditions"] = [{"type": "Ready", "status": "True", "lastTransitionTime": timestamp(T0)}]
+    return p
 
 
 @pytest.mark.parametrize(
@@ -131,17 +161,154 @@ def test_daemonset_node_eligibility(extra: dict, node: dict, eligible: bool) -> 
     assert daemonset.node_should_run(_ds(extra), node) is eligible
 
 
-def test_daemonset_plan_creates_missing_and_deletes_misplaced() -> None:
+def test_daemonset_manage_creates_missing_and_deletes_misplaced() -> None:
     ds = _ds({"nodeSelector": {"role": "edge"}})
     nodes = [_node("a", {"role": "edge"}), _node("b", {"role": "edge"}), _node("c")]
-    h = daemonset.template_hash(ds)
-    on_c = daemonset.daemon_pod(ds, "c", h)
-    on_c["metadata"]["name"] = "agent-c"
-    on_c["metadata"]["uid"] = "uid-c"
-    on_c["status"] = {"phase": "Running"}
-    create, delete = daemonset.plan(ds, nodes, [on_c], h)
+    on_c = _daemon_pod(ds, "c", "h1")
+    create, delete = daemonset.manage(ds, nodes, [on_c], "h1", T0)
     assert create == ["a", "b"]
-    assert [d["metadata"]["name"] for d in delete] == ["agent-c"]
-    new = daemonset.daemon_pod(ds, "a", h)
+    assert [d["metadata"]["name"] for d in delete] == ["agent-c-h1"]
+    new = daemonset.daemon_pod(ds, "a", "h1")
     assert daemonset.target_node(new) == "a"
     assert "nodeName" not in new["spec"]
+    assert new["metadata"]["labels"][daemonset.REVISION_LABEL] == "h1"
+    assert new["metadata"]["labels"][daemonset.TEMPLATE_GENERATION_LABEL] == "1"
+
+
+# --- StatefulSet rolling updates -----------------------------------------------------------------
+
+
+def _onde(sts: dict[str, Any]) -> dict[str, Any]:
+    sts["spec"]["updateStrategy"] = {"type": "OnDelete"}
+    return sts
+
+
+@pytest.mark.parametrize(
+    ("sts", "members", "delete"),
+    [
+        (_sts(3), [_member(0, rev="r0"), _member(1, rev="r0"), _member(2, rev="r0")], ["web-2"]),
+        (_sts(3), [_member(0, rev="r0"), _member(1, rev="r0"), _member(2)], ["web-1"]),
+        (_sts(3, "Parallel"), [_member(0, rev="r0"), _member(1, rev="r0"), _member(2, ready=False)], []),
+        (_sts(3, partition=2), [_member(0, rev="r0"), _member(1, rev="r0"), _member(2)], []),
+        (_onde(_sts(2)), [_member(0, rev="r0"), _member(1, rev="r0")], []),
+        (_sts(3), [_member(0), _member(1), _member(2)], []),
+    ],
+    ids=["highest-first", "then-next", "wait-for-updated-ready", "partition-stops", "on-delete", "done"],
+)
+def test_statefulset_rolling_update(sts: dict, members: list, delete: list[str]) -> None:
+    assert [m["metadata"]["name"] for m in statefulset.plan(sts, members, "r1").delete] == delete
+
+
+def _revision(image: str, number: int) -> dict[str, Any]:
+    s = _sts(3)
+    s["spec"]["template"] = template(image)
+    return history.new_revision(s, "StatefulSet", history.template_patch(s), number, 0)
+
+
+def test_statefulset_versioned_pod_keeps_ordinals_below_partition_at_current() -> None:
+    sts = _sts(3, partition=2)
+    sts["spec"]["template"] = template("nginx:2")
+    current, update = _revision("nginx:1", 1), _revision("nginx:2", 2)
+    low = statefulset.versioned_pod(sts, current, update, 1)
+    high = statefulset.versioned_pod(sts, current, update, 2)
+    assert low["spec"]["containers"][0]["image"] == "nginx:1"
+    assert low["metadata"]["labels"][statefulset.REVISION_LABEL] == current["metadata"]["name"]
+    assert high["spec"]["containers"][0]["image"] == "nginx:2"
+    assert high["metadata"]["labels"][statefulset.REVISION_LABEL] == update["metadata"]["name"]
+    assert high["metadata"]["labels"][statefulset.POD_NAME_LABEL] == "web-2"
+
+
+@pytest.mark.parametrize(
+    ("members", "current", "counts"),
+    [
+        ([_member(0, rev="r0"), _member(1)], "r0", (2, 2, 1, 1)),
+        ([_member(0), _member(1)], "r1", (2, 2, 2, 2)),  # complete: current becomes update
+        ([_member(0), _member(1, ready=False)], "r0", (2, 1, 0, 2)),
+    ],
+    ids=["mid-rollout", "complete", "not-ready"],
+)
+def test_statefulset_status(members: list, current: str, counts: tuple[int, int, int, int]) -> None:
+    st = statefulset.status(_sts(2), members, "r0", "r1", 0)
+    assert st["currentRevision"] == current and st["updateRevision"] == "r1"
+    assert (st["replicas"], st["readyReplicas"], st["currentReplicas"], st["updatedReplicas"]) == counts
+    assert st["observedGeneration"] == 1 and st["collisionCount"] == 0
+
+
+# --- DaemonSet rolling updates --------------------------------------------------------------------
+
+
+def _three_nodes() -> list[dict[str, Any]]:
+    return [_node("a"), _node("b"), _node("c")]
+
+
+@pytest.mark.parametrize(
+    ("unavailable", "pods", "deleted"),
+    [
+        (1, [("a", "old", True), ("b", "old", True), ("c", "old", True)], ["a"]),
+        (2, [("a", "old", True), ("b", "old", True), ("c", "old", True)], ["a", "b"]),
+        (1, [("a", "new", False), ("b", "old", True), ("c", "old", True)], []),
+        (1, [("a", "new", True), ("b", "old", False), ("c", "old", True)], ["b", "c"]),  # as upstream
+        ("50%", [("a", "old", True), ("b", "old", True), ("c", "old", True)], ["a", "b"]),
+        (1, [("a", "new", True), ("b", "new", True), ("c", "new", True)], []),
+    ],
+    ids=[
+        "one-at-a-time",
+        "max-unavailable-2",
+        "wait-new-available",
+        "unavailable-old-free",
+        "percent-up",
+        "done",
+    ],
+)
+def test_daemonset_rolling_update_without_surge(
+    unavailable: int | str, pods: list, deleted: list[str]
+) -> None:
+    ds = _ds(unavailable=unavailable)
+    objs = [_daemon_pod(ds, n, "h2" if v == "new" else "h1", ready=r) for n, v, r in pods]
+    create, delete = daemonset.rolling_update(ds, _three_nodes(), objs, "h2", T0)
+    assert create == []
+    assert [daemonset.target_node(p) for p in delete] == deleted
+
+
+def test_daemonset_rolling_update_with_surge() -> None:
+    ds = _ds(surge=1, unavailable=0)
+    old = [_daemon_pod(ds, n, "h1") for n in ("a", "b", "c")]
+    assert daemonset.rolling_update(ds, _three_nodes(), old, "h2", T0) == (["a"], [])
+    starting = [*old, _daemon_pod(ds, "a", "h2", ready=False, created=T0 + 1)]
+    assert daemonset.rolling_update(ds, _three_nodes(), starting, "h2", T0) == ([], [])
+    # manage keeps both pods on "a" while the new one is not available
+    assert daemonset.manage(ds, _three_nodes(), starting, "h2", T0) == ([], [])
+    up = [*old, _daemon_pod(ds, "a", "h2", created=T0 + 1)]
+    create, delete = daemonset.rolling_update(ds, _three_nodes(), up, "h2", T0)
+    assert [p["metadata"]["name"] for p in delete] == ["agent-a-h1"]
+    assert create == ["b"]
+
+
+def test_daemonset_status_counts_updated_by_hash_or_generation() -> None:
+    ds = _ds()
+    by_hash = _daemon_pod(ds, "a", "h2")
+    by_generation = _daemon_pod(ds, "b", "h1")
+    by_generation["metadata"]["labels"][daemonset.TEMPLATE_GENERATION_LABEL] = "1"
+    old = _daemon_pod(ds, "c", "h1", ready=False)
+    st = daemonset.daemon_status(ds, _three_nodes(), [by_hash, by_generation, old], "h2", T0, observed=True)
+    assert st["desiredNumberScheduled"] == 3 and st["currentNumberScheduled"] == 3
+    assert (st["numberReady"], st["numberAvailable"], st["numberUnavailable"]) == (2, 2, 1)
+    assert st["updatedNumberScheduled"] == 2
+    assert st["observedGeneration"] == 2
+
+
+def test_daemonset_history_split_and_cleanup() -> None:
+    ds = _ds()
+    cur = daemonset.snapshot(ds, 1)
+    assert cur["metadata"]["labels"][daemonset.REVISION_LABEL] == cur["metadata"]["name"].removeprefix(
+        "agent-"
+    )
+    assert daemonset.matches(ds, cur)
+    changed = _ds({"hostNetwork": True})
+    new = daemonset.snapshot(changed, 2)
+    current, old, number = daemonset.split_history(ds, [cur, new])
+    assert current == [cur] and old == [new] and number == 3  # undo: the current one gets 3
+    ds["spec"]["revisionHistoryLimit"] = 0
+    in_use = _daemon_pod(ds, "a", new["metadata"]["labels"][daemonset.REVISION_LABEL])
+    assert daemonset.history_to_clean(ds, old, [in_use]) == []
+    assert daemonset.history_to_clean(ds, old, []) == [new]
