@@ -48,7 +48,6 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.selectors import new_requirement, selector_from_set
-from client.cache import copy
 from controllers import history
 from controllers.base import DAEMONSETS, NODES, PODS, Context, Controller, Result, Watch
 from controllers.deployment.hash import compute_hash
@@ -508,7 +507,6 @@ class DaemonSetController(Controller):
         ds = self.cache(DAEMONSETS).get(key)
         if ds is None:
             return None
-        ns = meta(ds).get("namespace", "")
         cur, old = await self.construct_history(ds)
         hash_ = str((meta(cur).get("labels") or {}).get(REVISION_LABEL) or "")
         pods = [p for p in self.cache(PODS).by_index("owner", meta(ds)["uid"]) if is_controlled_by(p, ds)]
@@ -525,9 +523,7 @@ class DaemonSetController(Controller):
                 await history.History(self.ctx.client).delete(revision)
         st = daemon_status(ds, nodes, pods, hash_, now, observed=acting)
         if st != (ds.get("status") or {}):
-            updated = copy(ds)
-            updated["status"] = st
-            await self.ctx.client.update(DAEMONSETS, updated, namespace=ns, subresource="status")
+            await history.update_status(self.ctx.client, DAEMONSETS, ds, st)
         return None
 
     async def _sync_nodes(self, ds: Obj, key: str, create: list[str], delete: list[Obj], hash_: str) -> None:

@@ -99,7 +99,10 @@ def template_patch(owner: Obj) -> Obj:
     """``getPatch``: the patch that puts this template back, ``$patch: replace``."""
     template = _as_go_encodes((owner.get("spec") or {}).get("template") or {})
     template["$patch"] = "replace"
-    return {"spec": {"template": template}}
+    # Keys in Go's order, so that the bytes the API server sends back (and kubectl
+    # compares in `rollout undo`) are the bytes hashed here.
+    patch: Obj = json.loads(go_json({"spec": {"template": template}}))
+    return patch
 
 
 def fnv32(data: bytes, h: int = FNV32_OFFSET) -> int:
@@ -287,3 +290,26 @@ class History:
             patch_type=PatchType.STRATEGIC,
         )
         return result
+
+
+async def update_status(client: RESTClient, gvr: GVR, owner: Obj, status: Obj) -> None:
+    """Write a set's status; on a conflict (our cache is behind our own last write) retry
+    once on a fresh read of the same generation (``updateStatefulSetStatus`` and
+    ``storeDaemonSetStatus`` retry on conflict the same way)."""
+    ns = meta(owner).get("namespace", "")
+    updated = copy(owner)
+    updated["status"] = status
+    try:
+        await client.update(gvr, updated, namespace=ns, subresource="status")
+        return
+    except errors.StatusError as err:
+        if not errors.is_conflict(err):
+            raise
+    fresh = await client.get(gvr, meta(owner)["name"], namespace=ns)
+    if meta(fresh).get("generation") != meta(owner).get("generation") or meta(fresh).get("uid") != meta(
+        owner
+    ).get("uid"):
+        raise RuntimeError(f"{meta(owner)['name']} changed while its status was computed; requeued")
+    counts = [int(s.get("collisionCount") or 0) for s in (status, fresh.get("status") or {})]
+    fresh["status"] = {**status, "collisionCount": max(counts)} if any(counts) else status
+    await client.update(gvr, fresh, namespace=ns, subresource="status")

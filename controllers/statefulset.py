@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apimachinery import errors
-from client.cache import copy
 from controllers import history
 from controllers.base import PODS, STATEFULSETS, Controller, Result, Watch
 from controllers.history import CONTROLLER_REVISIONS, REVISION_LABEL
@@ -94,7 +93,8 @@ class RevisionStep:
     """What ``getStatefulSetRevisions`` does to find the update revision."""
 
     action: str  # "keep" (the newest is this template), "renumber" (an older one is), "create"
-    revision: Obj  # the revision kept, the one to renumber (number already set), or the new one
+    revision: Obj  # the revision kept, the one to renumber, or the new one
+    number: int  # the revision number it has, or will have
 
 
 def update_revision_step(sts: Obj, revisions: list[Obj]) -> RevisionStep:
@@ -105,12 +105,10 @@ def update_revision_step(sts: Obj, revisions: list[Obj]) -> RevisionStep:
     )
     equal = history.find_equal_revisions(revisions, new)
     if equal and history.equal_revision(revisions[-1], equal[-1]):
-        return RevisionStep("keep", revisions[-1])
+        return RevisionStep("keep", revisions[-1], int(revisions[-1].get("revision", 0)))
     if equal:
-        again = copy(equal[-1])
-        again["revision"] = new["revision"]
-        return RevisionStep("renumber", again)
-    return RevisionStep("create", new)
+        return RevisionStep("renumber", equal[-1], int(new["revision"]))
+    return RevisionStep("create", new, int(new["revision"]))
 
 
 def current_revision(sts: Obj, revisions: list[Obj], update: Obj) -> Obj:
@@ -263,7 +261,7 @@ class StatefulSetController(Controller):
         step = update_revision_step(sts, revisions)
         update = step.revision
         if step.action == "renumber":
-            update = await hist.renumber(step.revision, int(step.revision["revision"]))
+            update = await hist.renumber(step.revision, step.number)
         elif step.action == "create":
             update, collisions = await hist.create(sts, step.revision, collisions)
         return current_revision(sts, revisions, update), update, collisions
@@ -300,9 +298,7 @@ class StatefulSetController(Controller):
 
         new_status = status(sts, pods, meta(current)["name"], meta(update)["name"], collisions, now)
         if new_status != (sts.get("status") or {}):
-            updated = copy(sts)
-            updated["status"] = new_status
-            await self.ctx.client.update(STATEFULSETS, updated, namespace=ns, subresource="status")
+            await history.update_status(self.ctx.client, STATEFULSETS, sts, new_status)
 
         live = {meta(current)["name"], meta(update)["name"]} | {pod_revision(p) for p in pods}
         limit = int((sts.get("spec") or {}).get("revisionHistoryLimit", 10))

@@ -136,7 +136,7 @@ def test_equal_revision_is_reused_and_renumbered(
 ) -> None:
     revs = [_rev(img, n) for n, img in enumerate(history_images, 1)]
     step = statefulset.update_revision_step(_set(image), revs)
-    assert (step.action, step.revision["revision"]) == (action, number)
+    assert (step.action, step.number) == (action, number)
     if action != "create":
         assert history.template_of(step.revision)["spec"]["containers"][0]["image"] == image
         assert step.revision["metadata"]["name"] in {r["metadata"]["name"] for r in revs}
