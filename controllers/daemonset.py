@@ -5,7 +5,9 @@ A node is eligible when the pod template would be allowed there: its
 it tolerates the node's ``NoSchedule``/``NoExecute`` taints. DaemonSet pods get the
 tolerations upstream adds (``node.kubernetes.io/not-ready`` and ``unreachable``
 NoExecute with no time limit, the pressure and ``unschedulable`` NoSchedule ones),
-so they stay on nodes that are merely unhealthy.
+so they stay on nodes that are merely unhealthy. A pod already on a node may stay
+there as long as it tolerates the node's ``NoExecute`` taints (``shouldContinueRunning``);
+a node with an untolerated ``NoSchedule`` taint only gets no *new* pod.
 
 As upstream since 1.12, pods are not created with ``nodeName``: each gets a required
 node affinity on ``metadata.name`` naming its node, and the scheduler (or, in the
@@ -108,22 +110,32 @@ def _term_matches(term: dict[str, Any], node: Obj) -> bool:
     return True
 
 
-def node_should_run(ds: Obj, node: Obj) -> bool:
-    """Would the DaemonSet's pod be allowed on this node (``podsShouldBeOnNode``)?"""
+def should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
+    """``NodeShouldRunDaemonPod``: (should a pod be created here, may an existing one stay).
+
+    A pod may stay on a node whose ``NoSchedule`` taints it does not tolerate, as long as
+    it tolerates the ``NoExecute`` ones (a node that is merely not ready keeps its daemons).
+    """
     pod_spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+    if pod_spec.get("nodeName") not in (None, "", meta(node)["name"]):
+        return False, False
     if not selector_from_set(pod_spec.get("nodeSelector"))(meta(node).get("labels")):
-        return False
+        return False, False
     required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution"
     )
     if required and not any(_term_matches(t, node) for t in required.get("nodeSelectorTerms") or []):
-        return False
+        return False, False
     tolerations = [*(pod_spec.get("tolerations") or []), *DAEMON_TOLERATIONS]
-    return all(
-        tolerates(tolerations, t)
-        for t in (node.get("spec") or {}).get("taints") or []
-        if t.get("effect") in ("NoSchedule", "NoExecute")
-    )
+    taints = (node.get("spec") or {}).get("taints") or []
+    if all(tolerates(tolerations, t) for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")):
+        return True, True
+    return False, all(tolerates(tolerations, t) for t in taints if t.get("effect") == "NoExecute")
+
+
+def node_should_run(ds: Obj, node: Obj) -> bool:
+    """Would a new pod of the DaemonSet be allowed on this node?"""
+    return should_run(ds, node)[0]
 
 
 def target_node(pod: Obj) -> str:
@@ -267,8 +279,9 @@ def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -
     create: list[str] = []
     delete: list[Obj] = []
     pods_by_node = by_node(pods)
-    eligible = {meta(n)["name"] for n in nodes if node_should_run(ds, n)}
-    for node in sorted(eligible):
+    verdicts = {meta(n)["name"]: should_run(ds, n) for n in nodes}
+    staying = {name for name, (_, stay) in verdicts.items() if stay}
+    for node in sorted(staying):
         running = []
         for p in pods_by_node.get(node, []):
             if meta(p).get("deletionTimestamp"):
@@ -277,7 +290,7 @@ def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -
                 delete.append(p)  # a failed daemon pod is replaced
             else:
                 running.append(p)
-        if not running:
+        if not running and verdicts[node][0]:
             create.append(node)
         elif surge == 0:
             delete += _oldest_first(running)[1:]  # duplicates: keep the oldest
@@ -298,7 +311,7 @@ def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -
                 if not is_pod_ready(oldest_old) or is_pod_available(oldest_new, min_ready, now):
                     delete.append(oldest_old)
     for node, mine in pods_by_node.items():
-        if node not in eligible:
+        if node not in staying:
             delete += [p for p in mine if not meta(p).get("deletionTimestamp")]
     return create, delete
 

@@ -8,8 +8,31 @@ sends a revision's ``data`` back as a strategic merge patch) and ``rollout resta
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
+import pytest
+
+from tests.apiserver.e2e.conftest import start_server, stop_server
 from tests.controllers.conftest import Cluster, eventually
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """This module's own cluster: nodes renew their leases every second, so they never
+    look unreachable (the shared fixture's 6 s grace period with 10 s renewals makes
+    nodes flap, and a DaemonSet's desired count with them)."""
+    tmp = tmp_path_factory.mktemp("rollout-sets")
+    server = start_server(tmp, "sqlite")
+    c = Cluster(server, tmp)
+    try:
+        c.start_kubelet("node1,node2", "--lease-renew", "1")
+        c.start_controllers("controllers")
+        yield c
+    finally:
+        for name in list(c.procs):
+            c.stop(name)
+        stop_server(server)
+
 
 STS = {
     "apiVersion": "apps/v1",

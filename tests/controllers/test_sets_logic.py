@@ -312,3 +312,15 @@ def test_daemonset_history_split_and_cleanup() -> None:
     in_use = _daemon_pod(ds, "a", new["metadata"]["labels"][daemonset.REVISION_LABEL])
     assert daemonset.history_to_clean(ds, old, [in_use]) == []
     assert daemonset.history_to_clean(ds, old, []) == [new]
+
+
+def test_daemonset_pod_stays_on_a_not_ready_node_but_none_is_created() -> None:
+    ds = _ds()
+    not_ready = _node("a", taints=[{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}])
+    dedicated = _node("b", taints=[{"key": "dedicated", "effect": "NoExecute"}])
+    assert daemonset.should_run(ds, not_ready) == (False, True)
+    assert daemonset.should_run(ds, dedicated) == (False, False)
+    on_a, on_b = _daemon_pod(ds, "a", "h1"), _daemon_pod(ds, "b", "h1")
+    create, delete = daemonset.manage(ds, [not_ready, dedicated, _node("c")], [on_a, on_b], "h1", T0)
+    assert create == ["c"]
+    assert delete == [on_b]
