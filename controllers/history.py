@@ -31,9 +31,10 @@ The bytes. Upstream marshals ``data`` with Go's ``encoding/json`` from a
 ``map[string]interface{}`` made from the versioned object: keys sorted, no spaces,
 ``<``, ``>`` and ``&`` escaped, and a few zero-valued structs present that JSON
 clients omit (``"creationTimestamp":null`` in the template's metadata,
-``"resources":{}`` in each container). :func:`template_patch` reproduces that, so for a
-template the API server defaults as a real one does the revision names are the
-same as on a real cluster. (DaemonSet revision names are not: the DaemonSet
+``"resources":{}`` in each container). :func:`template_patch` reproduces that: kubectl,
+re-encoding the set it reads, computes the same bytes (``rollout undo`` says "already
+matches"), so for a template stored as a real API server stores it the revision
+names should be a real cluster's too (not checked against one). (DaemonSet revision names are not: the DaemonSet
 controller names them with ``ComputeHash`` of the Go struct, see
 controllers/deployment/hash.py.)
 
