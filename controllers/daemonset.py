@@ -537,7 +537,8 @@ class DaemonSetController(Controller):
         st = daemon_status(ds, nodes, pods, hash_, now, observed=acting)
         if st != (ds.get("status") or {}):
             await history.update_status(self.ctx.client, DAEMONSETS, ds, st)
-        return None
+        wait = history.next_available(pods, int((ds.get("spec") or {}).get("minReadySeconds") or 0), now)
+        return Result(requeue_after=wait) if wait else None
 
     async def _sync_nodes(self, ds: Obj, key: str, create: list[str], delete: list[Obj], hash_: str) -> None:
         """``syncNodes``: the creations and deletions, each expected before the next pass."""

@@ -59,7 +59,7 @@ from apimachinery.selectors import from_label_selector
 from client.cache import copy
 from client.rest import GVR, PatchType, RESTClient
 from controllers.deployment.hash import FNV32_OFFSET, FNV32_PRIME, safe_encode_string
-from controllers.util import Obj, controller_of, controller_ref, meta
+from controllers.util import Obj, controller_of, controller_ref, epoch, is_pod_ready, meta, pod_condition
 
 CONTROLLER_REVISIONS = GVR("apps", "v1", "controllerrevisions")
 #: history.ControllerRevisionHashLabel: the hash, on StatefulSet revisions.
@@ -314,3 +314,15 @@ async def update_status(client: RESTClient, gvr: GVR, owner: Obj, status: Obj) -
     counts = [int(s.get("collisionCount") or 0) for s in (status, fresh.get("status") or {})]
     fresh["status"] = {**status, "collisionCount": max(counts)} if any(counts) else status
     await client.update(gvr, fresh, namespace=ns, subresource="status")
+
+
+def next_available(pods: Iterable[Obj], min_ready_seconds: int, now: float) -> float | None:
+    """Seconds until the first Ready pod becomes available (``minReadySeconds``), if any:
+    both controllers requeue then (upstream's ``AddAfter`` on ``minReadySeconds``)."""
+    waits = [
+        epoch((pod_condition(p, "Ready") or {}).get("lastTransitionTime")) + min_ready_seconds - now
+        for p in pods
+        if min_ready_seconds > 0 and is_pod_ready(p)
+    ]
+    pending = [w for w in waits if w > 0]
+    return min(pending) if pending else None

@@ -304,4 +304,5 @@ class StatefulSetController(Controller):
         limit = int((sts.get("spec") or {}).get("revisionHistoryLimit", 10))
         for old in history.to_truncate(revisions, live, limit):
             await hist.delete(old)
-        return None
+        wait = history.next_available(pods, int((sts.get("spec") or {}).get("minReadySeconds") or 0), now)
+        return Result(requeue_after=wait) if wait else None

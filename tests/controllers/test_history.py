@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from controllers import history, statefulset
-from tests.controllers._objects import template
+from tests.controllers._objects import T0, pod, template
 
 
 def _set(image: str = "nginx", **annotations: str) -> dict[str, Any]:
@@ -147,3 +147,10 @@ def test_apply_revision_restores_the_template() -> None:
     restored = history.apply_revision(_set("b"), old)
     assert restored["spec"]["template"]["spec"]["containers"][0]["image"] == "a"
     assert "$patch" not in restored["spec"]["template"]
+
+
+def test_next_available_is_when_min_ready_seconds_runs_out() -> None:
+    ready = pod("a", phase="Running", ready=True, ready_since=T0)
+    assert history.next_available([ready, pod("b")], 10, T0 + 4) == 6
+    assert history.next_available([ready], 10, T0 + 11) is None
+    assert history.next_available([ready], 0, T0) is None
