@@ -97,6 +97,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "busybox:fail",
             "--pending-image",
             "busybox:pending",
+            # Renew well inside the controllers' 6 s grace period (the fake kubelet's
+            # default is 10 s, which would let the nodes flap unreachable).
+            "--lease-renew",
+            "1",
         )
         c.start_controllers("controllers", "--node-monitor-grace-period", "6")
         yield c
