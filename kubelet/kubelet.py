@@ -84,6 +84,7 @@ class Kubelet:
             host_ip=config.node.host_ip, root_dir=config.root_dir, runtime_prefix=runtime_prefix,
             wall=config.wall, backoff_initial=config.backoff_initial, backoff_max=config.backoff_max,
             manage_cgroups=config.manage_cgroups, allocatable=config.node.capacity, node_name=name,
+            real_network=config.real_network,
         )  # fmt: skip
         self.statuses = StatusManager(rest)
         # routed: a shared informer whose events someone else hands to on_add/on_update/on_delete

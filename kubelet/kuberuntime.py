@@ -7,7 +7,8 @@ runtime reports (:func:`~kubelet.podstate.observe`) and does the next thing need
 
     no ready sandbox        -> set up volumes, RunPodSandbox (the pod gets its IP)
     init containers         -> in order; each must exit 0 before the next starts
-    a container never run   -> ensure its image (imagePullPolicy), create, start
+    a container never run   -> ensure its image (imagePullPolicy), create, start, then its
+                               postStart hook (a failure kills it: FailedPostStartHook)
     a container exited      -> restartPolicy Always / OnFailure(exit != 0) restarts it,
                                unless it is still in CrashLoopBackOff
     liveness/startup failed -> stop it (Killing), then restart as above
@@ -15,7 +16,16 @@ runtime reports (:func:`~kubelet.podstate.observe`) and does the next thing need
 Running it twice changes nothing; running it after a kubelet restart adopts the
 containers that are still running. What cannot happen yet is remembered as the
 container's *waiting reason* (ContainerCreating, ErrImagePull, ImagePullBackOff,
-CrashLoopBackOff, CreateContainerConfigError), which status.py reports.
+CrashLoopBackOff, CreateContainerConfigError, PostStartHookError), which status.py
+reports.
+
+``startContainer`` runs the ``postStart`` hook (lifecycle.py) right after
+``StartContainer`` and waits for it: the pod worker writes no status meanwhile, so the
+container is reported ``running`` only once the hook has completed (the runtime already
+runs it). A failed hook is a ``FailedPostStartHook`` Warning (the handler's message is
+kept out of the Event, as upstream), then the container is killed (``Killing``, message
+``FailedPostStartHook``) and waits with reason ``PostStartHookError``; the restart
+policy and CrashLoopBackOff decide what follows, as after any exit.
 
 :meth:`PodSyncer.kill` is graceful termination (``killPodWithSyncResult``): each
 running container's ``preStop`` hook, then ``StopContainer`` with what is left of the
@@ -35,13 +45,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from kubelet import podconfig
 from kubelet.backoff import Backoff, go_duration
 from kubelet.envvars import ConfigError, container_env
 from kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelet.image_manager import ImageManager
+from kubelet.lifecycle import HookError, run_handler
 from kubelet.objects import Objects
 from kubelet.podconfig import QOS_DIRS, pod_ref
 from kubelet.podstate import (
@@ -78,8 +87,9 @@ class PodSyncer:
         manage_cgroups: bool = False,
         allocatable: dict[str, str] | None = None,
         node_name: str = "",
+        real_network: bool = True,
     ) -> None:
-        self.node_name = node_name
+        self.node_name, self.real_network = node_name, real_network
         self.runtime, self.images, self.events, self.probes = runtime, images, events, probes
         self.volumes, self.objects, self.host_ip, self.root_dir = volumes, objects, host_ip, root_dir
         self.runtime_prefix, self.wall, self.manage_cgroups = runtime_prefix, wall, manage_cgroups
@@ -272,6 +282,17 @@ class PodSyncer:
             waiting[name] = ("RunContainerError", str(err))
             return
         self.events.pod_event(pod, NORMAL, "Started", f"Started container {name}", name, init)
+        if hook := (c.get("lifecycle") or {}).get("postStart"):
+            try:
+                await run_handler(self.runtime, pod, c, cid, hook, pod_ip, self.real_network)
+            except HookError as err:
+                self.events.pod_event(pod, WARNING, "FailedPostStartHook", "PostStartHook failed", name, init)
+                await self._stop_container(pod, c, cid, self._grace(pod), "FailedPostStartHook", init)
+                if pod["spec"].get("restartPolicy", "Always") != "Never":  # it waits to restart
+                    waiting[name] = ("PostStartHookError", str(err))
+                else:  # it stays terminated
+                    waiting.pop(name, None)
+                return
         waiting.pop(name, None)
 
     # --- termination ----------------------------------------------------------------
@@ -283,33 +304,27 @@ class PodSyncer:
         return int(grace if grace is not None else spec.get("terminationGracePeriodSeconds", 30))
 
     async def _pre_stop(self, pod: dict[str, Any], c: dict[str, Any], cid: str, grace: int) -> None:
+        """executePreStopHook: the hook gets at most the grace period; a failure is only reported."""
         hook = (c.get("lifecycle") or {}).get("preStop")
         if not hook:
             return
+        pod_ip = str((pod.get("status") or {}).get("podIP", "127.0.0.1"))
         try:
             async with asyncio.timeout(grace):
-                if "exec" in hook:
-                    await self.runtime.exec_sync(cid, hook["exec"].get("command", []), grace)
-                elif "httpGet" in hook:
-                    h = hook["httpGet"]
-                    url = f"http://{h.get('host') or (await self._pod_ip(pod))}:{h.get('port')}{h.get('path', '/')}"
-                    async with httpx.AsyncClient(timeout=grace) as client:
-                        await client.get(url)
-                elif "sleep" in hook:
-                    await asyncio.sleep(hook["sleep"].get("seconds", 0))
-        except (TimeoutError, rt.RuntimeServiceError, httpx.HTTPError) as err:
-            msg = f"PreStopHook failed: {err or 'timed out'}"
-            self.events.pod_event(pod, WARNING, "FailedPreStopHook", msg, c["name"])
-
-    async def _pod_ip(self, pod: dict[str, Any]) -> str:
-        return str((pod.get("status") or {}).get("podIP", "127.0.0.1"))
+                await run_handler(self.runtime, pod, c, cid, hook, pod_ip, self.real_network)
+        except (TimeoutError, HookError):
+            # do not record the message in the event so that secrets won't leak (upstream's words)
+            self.events.pod_event(pod, WARNING, "FailedPreStopHook", "PreStopHook failed", c["name"])
 
     async def _stop_container(
-        self, pod: dict[str, Any] | None, c: dict[str, Any] | None, cid: str, grace: int
-    ) -> None:
+        self, pod: dict[str, Any] | None, c: dict[str, Any] | None, cid: str, grace: int,
+        message: str = "", init: bool = False,
+    ) -> None:  # fmt: skip
+        """killContainer: ``Killing`` (``message``, else "Stopping container c"), preStop, StopContainer."""
         began = time.monotonic()
         if pod is not None and c is not None:
-            self.events.pod_event(pod, NORMAL, "Killing", f"Stopping container {c['name']}", c["name"])
+            message = message or f"Stopping container {c['name']}"
+            self.events.pod_event(pod, NORMAL, "Killing", message, c["name"], init)
             await self._pre_stop(pod, c, cid, grace)
             grace = max(MIN_GRACE if grace else 0, grace - int(time.monotonic() - began))
         try:

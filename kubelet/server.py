@@ -25,6 +25,7 @@ the pod workers; the streaming protocols live in kubelet/streaming/.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,6 +39,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from apimachinery import wsstream
@@ -269,7 +271,33 @@ def hypercorn_config(options: ServingOptions) -> Config:
 
 
 async def serve(
-    app: Starlette, options: ServingOptions, shutdown_trigger: Callable[[], Awaitable[Any]] | None = None
+    app: ASGIApp,
+    options: ServingOptions,
+    shutdown_trigger: Callable[[], Awaitable[Any]] | None = None,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
-    """Serve until ``shutdown_trigger`` returns (or SIGINT/SIGTERM when it is None)."""
-    await hypercorn_serve(app, hypercorn_config(options), shutdown_trigger=shutdown_trigger, mode="asgi")  # type: ignore[arg-type]
+    """Serve until ``shutdown_trigger`` returns (or SIGINT/SIGTERM when it is None).
+
+    With ``sockets`` (already bound, e.g. to port 0 to get a free port), serve on
+    those instead of ``options.address``/``options.port``; they are handed over.
+    """
+    config = hypercorn_config(options)
+    if sockets is not None:
+        config.bind = [f"fd://{s.detach()}" for s in sockets]
+    await hypercorn_serve(app, config, shutdown_trigger=shutdown_trigger, mode="asgi")  # type: ignore[arg-type]
+
+
+def by_local_port(apps: dict[int, ASGIApp]) -> ASGIApp:
+    """One ASGI app for many kubelets in one process (kubelet.sim): each connection goes
+    to the app of the local port it arrived on, so every node has its own
+    ``kubeletEndpoint.Port`` and the API server reaches it like any kubelet."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # nothing to start or stop
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await apps[scope["server"][1]](scope, receive, send)
+
+    return app

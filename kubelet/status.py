@@ -22,10 +22,28 @@ The phase (getPhase)::
 
 A container waiting to restart (``CrashLoopBackOff``) counts as stopped, not waiting:
 that is why a crash-looping pod is ``Running``.
+
+Conditions (pkg/kubelet/status/generate.go): the kubelet owns ``PodReadyToStartContainers``,
+``Initialized``, ``ContainersReady``, ``Ready`` and ``PodScheduled``
+(``kubetypes.PodConditionsByKubelet``); any other condition in the pod's status
+belongs to someone else and is carried over untouched. ``Ready`` is
+``GeneratePodReadyCondition``: ``ContainersReady``'s verdict, and when that is True,
+also every ``spec.readinessGates[].conditionType`` condition must be True, else
+``ReadinessGatesNotReady`` with one message per gate::
+
+    corresponding condition of pod readiness gate "x" does not exist.
+    the status of pod readiness gate "x" is not "True", but False
+
+The write is a *strategic merge* patch carrying only the kubelet's own conditions:
+``conditions`` merge by ``type``, so a gate condition set by a controller (or
+``kubectl patch --subresource=status``) in the meantime survives even if this
+kubelet's cache has not seen it yet (upstream reaches the same end by diffing against
+a fresh GET, status_manager.go ``syncPod``/``mergePodStatus``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +58,11 @@ from kubelet.runtime import interface as rt
 log = logging.getLogger(__name__)
 
 Waiting = dict[str, tuple[str, str]]  # container name -> (reason, message)
+
+#: kubetypes.PodConditionsByKubelet: the conditions the kubelet writes; others are left alone.
+KUBELET_CONDITIONS = frozenset(
+    {"PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers"}
+)
 
 
 def rfc3339(ns: int) -> str:
@@ -107,6 +130,29 @@ def _condition(type_: str, ok: bool, reason: str = "", message: str = "") -> dic
     if not ok and message:
         c["message"] = message
     return c
+
+
+def ready_condition(
+    spec: dict[str, Any], containers_ready: dict[str, Any], conditions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """GeneratePodReadyCondition: ContainersReady's verdict, then every readiness gate's."""
+    if containers_ready["status"] != "True":
+        return {**containers_ready, "type": "Ready"}
+    status = {c["type"]: c.get("status") for c in conditions}
+    unready = []
+    for gate in spec.get("readinessGates") or []:
+        kind = gate["conditionType"]
+        if kind not in status:
+            unready.append(
+                f"corresponding condition of pod readiness gate {json.dumps(kind)} does not exist."
+            )
+        elif status[kind] != "True":
+            unready.append(
+                f'the status of pod readiness gate {json.dumps(kind)} is not "True", but {status[kind]}'
+            )
+    if unready:
+        return _condition("Ready", False, "ReadinessGatesNotReady", ", ".join(unready))
+    return _condition("Ready", True)
 
 
 def phase(pod: dict[str, Any], inits: list[dict[str, Any]], containers: list[dict[str, Any]]) -> str:
@@ -186,16 +232,20 @@ def generate(
             "ContainersNotReady",
             f"containers with unready status: [{' '.join(not_ready)}]",
         )
+    containers_ready = _condition("ContainersReady", not not_ready and not terminal, ready_reason, ready_msg)
+    old_conditions = old.get("conditions") or []
+    foreign = [dict(c) for c in old_conditions if c["type"] not in KUBELET_CONDITIONS]
     conditions = [
         _condition("PodReadyToStartContainers", sandbox is not None),
         _condition("Initialized", initialized or (terminal and not incomplete), "ContainersNotInitialized",
                    f"containers with incomplete status: [{' '.join(incomplete)}]"),
-        _condition("Ready", not not_ready and not terminal, ready_reason, ready_msg),
-        _condition("ContainersReady", not not_ready and not terminal, ready_reason, ready_msg),
+        ready_condition(spec, containers_ready, foreign),
+        containers_ready,
     ]  # fmt: skip
     # PodScheduled is the scheduler's; a pod created with spec.nodeName never had it.
-    scheduled = [c for c in old.get("conditions") or [] if c["type"] == "PodScheduled"]
+    scheduled = [c for c in old_conditions if c["type"] == "PodScheduled"]
     conditions += scheduled or [_condition("PodScheduled", True)]
+    conditions += foreign  # readiness gates and anything else others set: kept as they are
     status: dict[str, Any] = {
         "phase": pod_phase,
         "conditions": conditions,
@@ -217,6 +267,8 @@ def with_transitions(status: dict[str, Any], old: dict[str, Any], at: str) -> di
     """Stamp ``lastTransitionTime``: kept from ``old`` while a condition's status is unchanged."""
     before = {c["type"]: c for c in old.get("conditions") or []}
     for c in status["conditions"]:
+        if c["type"] not in KUBELET_CONDITIONS:
+            continue  # someone else's: as they wrote it
         prev = before.get(c["type"])
         if prev is not None and prev.get("status") == c["status"] and prev.get("lastTransitionTime"):
             c["lastTransitionTime"] = prev["lastTransitionTime"]
@@ -228,6 +280,26 @@ def with_transitions(status: dict[str, Any], old: dict[str, Any], at: str) -> di
 def _comparable(status: dict[str, Any]) -> dict[str, Any]:
     """What a change is: everything but probe times (``None`` on both sides anyway)."""
     return {k: v for k, v in status.items() if v not in (None, [], {})}
+
+
+def status_patch(status: dict[str, Any]) -> dict[str, Any]:
+    """The strategic merge patch that makes the API's status this one, leaving others' conditions.
+
+    ``conditions`` merge by ``type``: only the kubelet's own are sent, each with ``null``
+    for the fields it no longer has (a merge would keep the old ``reason``); the pod IP
+    lists merge by ``ip`` and are replaced whole (``$patch: replace``); container
+    statuses are atomic lists and replace the old ones anyway.
+    """
+    patch = dict(status)
+    patch["conditions"] = [
+        {"reason": None, "message": None, **c}
+        for c in status["conditions"]
+        if c["type"] in KUBELET_CONDITIONS
+    ]
+    for key in ("podIPs", "hostIPs"):
+        if key in patch:
+            patch[key] = [*patch[key], {"$patch": "replace"}]
+    return patch
 
 
 class StatusManager:
@@ -254,8 +326,8 @@ class StatusManager:
             meta = pod["metadata"]
             try:
                 await self.rest.patch(
-                    PODS, meta["name"], {"metadata": {"uid": uid}, "status": status},
-                    namespace=meta.get("namespace", ""), subresource="status", patch_type=PatchType.MERGE,
+                    PODS, meta["name"], {"metadata": {"uid": uid}, "status": status_patch(status)},
+                    namespace=meta.get("namespace", ""), subresource="status", patch_type=PatchType.STRATEGIC,
                 )  # fmt: skip
             except errors.StatusError as err:
                 if errors.is_not_found(err) or errors.is_conflict(err):

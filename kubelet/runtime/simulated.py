@@ -47,7 +47,7 @@ from kubelet.runtime import interface as rt
 from kubelet.runtime.images import image_id, normalize_image
 from kubelet.runtime.logs import rfc3339nano, select
 from kubelet.runtime.sim_streams import EchoForwarder, ExecSession
-from kubelet.runtime.simulated_behaviour import Behaviour, behaviour_for, simulate_exec
+from kubelet.runtime.simulated_behaviour import Behaviour, behaviour_for, exec_seconds, simulate_exec
 
 
 class TimerHandle(Protocol):
@@ -371,6 +371,10 @@ class SimulatedRuntime:
         c = self._container(container_id)
         if self._state(c) != rt.ContainerState.RUNNING:
             raise rt.RuntimeServiceError(f"container {container_id!r} is not running")
+        if seconds := exec_seconds(cmd):  # ``sleep N`` takes N seconds (a slow hook or probe)
+            await self._sleep(min(seconds, timeout) if timeout else seconds)
+            if timeout and seconds > timeout:
+                raise rt.ExecTimeoutError(f"command {cmd!r} timed out after {timeout:g}s")
         return simulate_exec(c.behaviour, cmd)
 
     async def exec(self, request: rt.ExecRequest) -> rt.StreamEndpoint:

@@ -27,7 +27,8 @@ one container and wins over the pod-wide key):
 Without annotations the command line is read the way a shell would see its first
 word: ``echo A B`` logs ``A B`` and exits 0; ``true`` exits 0; ``false`` exits 1;
 ``sleep N`` exits 0 after N seconds; anything else runs until stopped. ``exec_sync``
-of ``echo ...``/``true``/``false`` does the same; other commands print nothing, exit 0.
+of ``echo ...``/``true``/``false``/``sleep N`` does the same (``sleep N`` takes N
+seconds: a slow hook or probe); other commands print nothing, exit 0.
 """
 
 from __future__ import annotations
@@ -106,6 +107,16 @@ def behaviour_for(config: ContainerConfig, pod_annotations: dict[str, str]) -> B
         exec_output=get("exec-output"),
         exec_exit_code=int(exec_code) if exec_code is not None else 0,
     )
+
+
+def exec_seconds(cmd: list[str]) -> float:
+    """How long ``exec_sync`` of ``cmd`` takes: N for ``sleep N``, else 0."""
+    if len(cmd) == 2 and os.path.basename(cmd[0]) == "sleep":
+        try:
+            return max(float(cmd[1]), 0.0)
+        except ValueError:
+            return 0.0
+    return 0.0
 
 
 def simulate_exec(behaviour: Behaviour, cmd: list[str]) -> ExecResult:

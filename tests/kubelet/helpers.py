@@ -67,7 +67,7 @@ class Node:
         return PodSyncer(
             self.runtime, self.runtime, self.events, self.probes, VolumeManager(self.root, self.objects),
             self.objects, host_ip=HOST_IP, root_dir=self.root, runtime_prefix="simulated",
-            wall=lambda: self.runtime._ns() / 1e9,
+            wall=lambda: self.runtime._ns() / 1e9, real_network=False,
         )  # fmt: skip
 
     def reasons(self) -> list[str]:

@@ -279,3 +279,33 @@ def test_pod_deleted_while_the_kubelet_was_down_is_cleaned_up(
     left = [s for s in sim.sandboxes.values() if s.config.metadata.uid == uid]
     assert not left
     assert not (Path(kubelet.root_dir) / "pods" / uid).exists()
+
+
+def test_a_readiness_gate_holds_ready_until_its_condition_is_true(server: Server, ns: str) -> None:
+    gate = "example.com/load-balancer"
+    apply(server, ns, make_pod("gated", readinessGates=[{"conditionType": gate}]))
+    wait_for("ContainersReady", lambda: condition(get(server, ns, "gated"), "ContainersReady") == "True")
+    ready = next(c for c in get(server, ns, "gated")["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "False", "ReadinessGatesNotReady", f'corresponding condition of pod readiness gate "{gate}" does not exist.',
+    )  # fmt: skip
+    assert server.kubectl("get", "pod", "-n", ns, "gated", "-o", "wide").stdout.split()[-1] == "0/1"
+    patch = {"status": {"conditions": [{"type": gate, "status": "True"}]}}
+    server.kubectl("patch", "pod", "-n", ns, "gated", "--subresource=status", "-p", json.dumps(patch))
+    wait_for("Ready", lambda: condition(get(server, ns, "gated"), "Ready") == "True")
+    time.sleep(1.5)  # a few more kubelet syncs and status writes: the gate's condition stays
+    pod = get(server, ns, "gated")
+    assert condition(pod, gate) == "True" and condition(pod, "Ready") == "True"
+    assert "reason" not in next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert server.kubectl("get", "pod", "-n", ns, "gated", "-o", "wide").stdout.split()[-1] == "1/1"
+
+
+def test_a_failed_post_start_hook_kills_the_container(server: Server, ns: str) -> None:
+    hook = {"postStart": {"exec": {"command": ["false"]}}}
+    apply(server, ns, make_pod("hooked", restartPolicy="Never", container={"lifecycle": hook}))
+    assert wait_for("Failed", lambda: get(server, ns, "hooked")["status"]["phase"] == "Failed")
+    assert container_state(get(server, ns, "hooked"))["terminated"]["exitCode"] == 143
+    fields = "involvedObject.name=hooked"
+    events = server.kubectl("get", "events", "-n", ns, "--field-selector", fields, "-o", "json").stdout
+    seen = {(e["reason"], e["message"]) for e in json.loads(events)["items"]}
+    assert {("FailedPostStartHook", "PostStartHook failed"), ("Killing", "FailedPostStartHook")} <= seen
