@@ -167,6 +167,58 @@ def test_liveness_failure_restarts(server: Server, ns: str) -> None:
     assert "Liveness probe failed" in events
 
 
+def _log(kubelet: KubeletThread, ns: str, pod: str, container: str) -> bytes:
+    """A container's log read through the runtime (this thread kubelet serves no HTTPS endpoint)."""
+
+    async def read() -> bytes:
+        assert kubelet.kubelet is not None
+        where = await kubelet.kubelet.lookup.container(ns, pod, container)
+        if where is None:
+            return b""
+        return b"".join(
+            [
+                line.content
+                async for line in kubelet.runtime.read_container_log(where.container_id, LogOptions())
+            ]
+        )
+
+    return kubelet.call(read())
+
+
+def test_post_start_hook_runs_in_the_container_before_it_counts_as_started(
+    server: Server, ns: str, kubelet: KubeletThread
+) -> None:
+    # The hook writes a file inside the container; the main process waits for it, so the
+    # log line proves the hook ran in the container's own filesystem (CRI ExecSync).
+    pod = busybox("hooked", ["sh", "-c", "while [ ! -f /tmp/hook ]; do sleep 0.1; done; cat /tmp/hook; sleep 3600"],
+                  terminationGracePeriodSeconds=1)  # fmt: skip
+    pod["spec"]["containers"][0]["lifecycle"] = {  # type: ignore[index]
+        "postStart": {"exec": {"command": ["sh", "-c", "echo from-post-start > /tmp/hook"]}}
+    }
+    apply(server, ns, pod)
+    assert wait_for("Running", lambda: row(server, ns, "hooked")[1:3] == ["1/1", "Running"], timeout=30)
+    assert wait_for(
+        "hook output in the log",
+        lambda: b"from-post-start" in _log(kubelet, ns, "hooked", "c"),
+        timeout=15,
+    )
+
+
+def test_failed_post_start_hook_kills_the_container(server: Server, ns: str) -> None:
+    pod = busybox("badhook", ["sleep", "3600"], terminationGracePeriodSeconds=1, restartPolicy="Never")
+    pod["spec"]["containers"][0]["lifecycle"] = {  # type: ignore[index]
+        "postStart": {"exec": {"command": ["sh", "-c", "exit 7"]}}
+    }
+    apply(server, ns, pod)
+    assert wait_for(
+        "Failed", lambda: get(server, ns, "badhook")["status"].get("phase") == "Failed", timeout=30
+    )
+    events = server.kubectl(
+        "get", "events", "-n", ns, "--field-selector", "involvedObject.name=badhook"
+    ).stdout
+    assert "FailedPostStartHook" in events
+
+
 def test_kubelet_restart_keeps_containers(
     server: Server, ns: str, kubelet: KubeletThread, containerd: Containerd
 ) -> None:
