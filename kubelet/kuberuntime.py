@@ -37,10 +37,10 @@ from typing import Any
 
 import httpx
 
+from client.events import NORMAL, WARNING, EventRecorder
 from kubelet import podconfig
 from kubelet.backoff import Backoff, go_duration
 from kubelet.envvars import ConfigError, container_env
-from kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelet.image_manager import ImageManager
 from kubelet.objects import Objects
 from kubelet.podconfig import QOS_DIRS, pod_ref
@@ -49,6 +49,7 @@ from kubelet.podstate import (
     observe,
 )
 from kubelet.probes import ProbeManager
+from kubelet.ref import container_ref
 from kubelet.runtime import interface as rt
 from kubelet.runtime.cgroups import pod_cgroup_parent, remove_pod_cgroup
 from kubelet.status import Waiting
@@ -123,12 +124,11 @@ class PodSyncer:
                     await self._start(pod, c, 0, sandbox, config, volume_paths, pod_ip, waiting)
                 elif latest.state == rt.ContainerState.RUNNING:
                     if kind := self.probes.failed(latest.id):
-                        self.events.pod_event(
-                            pod,
+                        self.events.event(
+                            container_ref(pod, c["name"]),
                             NORMAL,
                             "Killing",
                             f"Container {c['name']} failed {kind} probe, will be restarted",
-                            c["name"],
                         )
                         await self._stop_container(pod, c, latest.id, self._grace(pod))
                         latest = await self.runtime.container_status(latest.id)
@@ -155,7 +155,7 @@ class PodSyncer:
         try:
             paths = await self.volumes.setup(pod, "", self.host_ip)
         except MountError as err:
-            self.events.pod_event(pod, WARNING, "FailedMount", str(err))
+            self.events.event(container_ref(pod), WARNING, "FailedMount", str(err))
             return None
         self._volumes[uid] = paths
         return paths
@@ -165,8 +165,11 @@ class PodSyncer:
             if c.state == rt.ContainerState.RUNNING:
                 await self.runtime.stop_container(c.id, 0)
         if rp.sandbox is not None:
-            self.events.pod_event(
-                pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."
+            self.events.event(
+                container_ref(pod),
+                NORMAL,
+                "SandboxChanged",
+                "Pod sandbox changed, it will be killed and re-created.",
             )
         attempt = rp.sandbox.metadata.attempt + 1 if rp.sandbox is not None else 0
         config = self.sandbox_config(pod, attempt)
@@ -175,8 +178,8 @@ class PodSyncer:
             sandbox_id = await self.runtime.run_pod_sandbox(config)
             return await self.runtime.pod_sandbox_status(sandbox_id)
         except rt.RuntimeServiceError as err:
-            self.events.pod_event(
-                pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err}"
+            self.events.event(
+                container_ref(pod), WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err}"
             )
             return None
 
@@ -215,13 +218,11 @@ class PodSyncer:
         if self.backoff.in_backoff_since(key, finished):
             message = f"back-off {go_duration(self.backoff.get(key))} restarting failed container={name} pod={pod_ref(pod)}"
             if waiting.get(name, ("",))[0] != "CrashLoopBackOff":
-                self.events.pod_event(
-                    pod,
+                self.events.event(
+                    container_ref(pod, name, init),
                     WARNING,
                     "BackOff",
                     f"Back-off restarting failed container {name} in pod {pod_ref(pod)}",
-                    name,
-                    init,
                 )
             waiting[name] = ("CrashLoopBackOff", message)
             return
@@ -252,26 +253,29 @@ class PodSyncer:
         try:
             env = await container_env(pod, c, self.objects, pod_ip, self.host_ip, self.allocatable)
         except ConfigError as err:
-            self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
+            self.events.event(container_ref(pod, name, init), WARNING, "Failed", f"Error: {err}")
             waiting[name] = ("CreateContainerConfigError", str(err))
             return
         container = podconfig.container_config(pod, c, attempt, env, volume_paths, self.node_name)
         try:
             cid = await self.runtime.create_container(sandbox.id, container, config)
         except rt.RuntimeServiceError as err:
-            self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
+            self.events.event(container_ref(pod, name, init), WARNING, "Failed", f"Error: {err}")
             waiting[name] = ("CreateContainerError", str(err))
             return
-        self.events.pod_event(pod, NORMAL, "Created", f"Created container {name}", name, init)
+        self.events.event(container_ref(pod, name, init), NORMAL, "Created", f"Created container {name}")
         try:
             await self.runtime.start_container(cid)
         except rt.RuntimeServiceError as err:
-            self.events.pod_event(
-                pod, WARNING, "Failed", f"Error: failed to start container {name!r}: {err}", name, init
+            self.events.event(
+                container_ref(pod, name, init),
+                WARNING,
+                "Failed",
+                f"Error: failed to start container {name!r}: {err}",
             )
             waiting[name] = ("RunContainerError", str(err))
             return
-        self.events.pod_event(pod, NORMAL, "Started", f"Started container {name}", name, init)
+        self.events.event(container_ref(pod, name, init), NORMAL, "Started", f"Started container {name}")
         waiting.pop(name, None)
 
     # --- termination ----------------------------------------------------------------
@@ -299,7 +303,7 @@ class PodSyncer:
                     await asyncio.sleep(hook["sleep"].get("seconds", 0))
         except (TimeoutError, rt.RuntimeServiceError, httpx.HTTPError) as err:
             msg = f"PreStopHook failed: {err or 'timed out'}"
-            self.events.pod_event(pod, WARNING, "FailedPreStopHook", msg, c["name"])
+            self.events.event(container_ref(pod, c["name"]), WARNING, "FailedPreStopHook", msg)
 
     async def _pod_ip(self, pod: dict[str, Any]) -> str:
         return str((pod.get("status") or {}).get("podIP", "127.0.0.1"))
@@ -309,7 +313,9 @@ class PodSyncer:
     ) -> None:
         began = time.monotonic()
         if pod is not None and c is not None:
-            self.events.pod_event(pod, NORMAL, "Killing", f"Stopping container {c['name']}", c["name"])
+            self.events.event(
+                container_ref(pod, c["name"]), NORMAL, "Killing", f"Stopping container {c['name']}"
+            )
             await self._pre_stop(pod, c, cid, grace)
             grace = max(MIN_GRACE if grace else 0, grace - int(time.monotonic() - began))
         try:

@@ -94,7 +94,7 @@ class SimulatedNodes:
                                    backoff_max=backoff[1], real_network=False, events=events)  # fmt: skip
             runtime = SimulatedRuntime(name, pod_cidr=cidr)
             kubelet = Kubelet(rest, config, runtime, runtime, "simulated", pods=self.pods, routed=True)
-            kubelet.events.share_limiter(events_limit)
+            kubelet.broadcaster.limiter = events_limit
             self.kubelets[name] = kubelet
         self.pods.add_event_handler(self._add, self._update, self._delete)
 
