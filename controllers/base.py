@@ -12,8 +12,10 @@ A controller subclass declares
   schedule). Raising an exception retries the key with exponential backoff.
 
 The manager (manager.py) owns the informers and the workqueues; a controller only
-sees a :class:`Context`: the REST client, the shared informers (``ctx.informer(gvr)``)
-and a wall clock ``ctx.now()`` (a fake one in tests).
+sees a :class:`Context`: the REST client, the shared informers (``ctx.informer(gvr)``),
+a wall clock ``ctx.now()`` (a fake one in tests) and ``ctx.recorder(component)``, the
+:class:`~client.events.EventRecorder` for events from ``component`` (upstream's names:
+``replicaset-controller``, ``job-controller`` ...; take it once, in ``__init__``).
 
 Mirrors: sigs.k8s.io/controller-runtime/pkg/reconcile/reconcile.go (Result, Reconciler)
 and pkg/controller/*'s ``syncHandler(key)`` convention.
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from client.events import EventRecorder
 from client.informer import SharedInformer
 from client.reconcile import Result
 from client.rest import GVR, RESTClient
@@ -71,6 +74,10 @@ class Context(Protocol):
         ...
 
     def enqueue(self, controller: str, key: str, after: float = 0.0) -> None: ...
+
+    def recorder(self, component: str) -> EventRecorder:
+        """Records core/v1 Events with ``source.component: <component>``."""
+        ...
 
 
 class Controller:

@@ -17,6 +17,13 @@ Each reconcile of a CronJob:
 ``spec.suspend`` stops step 5. ``spec.timeZone`` (an IANA name) sets the zone the
 schedule is read in (UTC by default).
 
+Events on the CronJob, from ``cronjob-controller``, in upstream's words:
+``SuccessfulCreate`` "Created job NAME", ``SawCompletedJob`` "Saw completed job: NAME,
+condition: Complete", ``SuccessfulDelete`` "Deleted job NAME" (history and ``Replace``),
+``JobAlreadyActive`` (``Forbid``), ``MissSchedule``, ``UnexpectedJob`` (an unfinished
+Job of ours that ``status.active`` does not list), ``MissingJob``, ``FailedCreate``,
+``UnparseableSchedule``, ``TooManyMissedTimes``.
+
 Mirrors: pkg/controller/cronjob/cronjob_controllerv2.go (syncCronJob,
 cleanupFinishedJobs, getJobFromTemplate2, nextScheduleTimeDuration) and utils.go
 (mostRecentScheduleTime, getJobName).
@@ -32,9 +39,11 @@ from zoneinfo import ZoneInfo
 from apimachinery import errors
 from apimachinery.meta import format_time
 from client.cache import copy
+from client.events import NORMAL, WARNING
 from controllers import cron
-from controllers.base import CRONJOBS, JOBS, Controller, Result, Watch
+from controllers.base import CRONJOBS, JOBS, Context, Controller, Result, Watch
 from controllers.job import is_finished
+from controllers.podcontrol import namespace_terminating
 from controllers.replicaset import pod_owner_keys
 from controllers.util import Obj, controller_ref, epoch, find_condition, is_controlled_by, meta
 
@@ -150,8 +159,17 @@ def object_reference(job: Obj) -> dict[str, Any]:
     }
 
 
+def rfc1123z(t: datetime) -> str:
+    """Go's ``time.RFC1123Z`` in UTC: ``Mon, 02 Jan 2006 15:04:05 +0000``."""
+    return t.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
 class CronJobController(Controller):
     name = "cronjob"
+
+    def __init__(self, ctx: Context, **options: Any) -> None:
+        super().__init__(ctx, **options)
+        self.recorder = ctx.recorder("cronjob-controller")
 
     def watches(self) -> list[Watch]:
         return [Watch(CRONJOBS), Watch(JOBS, keys=pod_owner_keys("CronJob"))]
@@ -164,39 +182,71 @@ class CronJobController(Controller):
         now = self.ctx.now()
         jobs = [j for j in self.cache(JOBS).by_index("owner", meta(cj)["uid"]) if is_controlled_by(j, cj)]
         status = dict(cj.get("status") or {})
+        await self._record_job_changes(cj, jobs)
         active = [j for j in jobs if not is_finished(j) and not meta(j).get("deletionTimestamp")]
         status["active"] = [object_reference(j) for j in active] or None
         succeeded = [epoch((j.get("status") or {}).get("completionTime")) for j in jobs if job_succeeded(j)]
         if succeeded:
             status["lastSuccessfulTime"] = format_time(datetime.fromtimestamp(max(succeeded), UTC))
         for job in history_to_delete(cj, jobs):
-            await self._delete_job(job)
+            await self._delete_job(cj, job)
 
         try:
             due = most_recent_schedule(cj, now)
-        except cron.CronError:
+        except cron.CronError as err:
+            schedule = (cj.get("spec") or {}).get("schedule", "")
+            self.recorder.eventf(
+                cj, WARNING, "UnparseableSchedule", 'unparseable schedule: "%s" : %s', schedule, err
+            )
             await self._write_status(cj, status)
             return None  # an unparseable schedule: nothing to do until the spec changes
         spec = cj.get("spec") or {}
+        if due.missed > MAX_MISSED:
+            self.recorder.eventf(
+                cj,
+                WARNING,
+                "TooManyMissedTimes",
+                "too many missed start times: %d. Set or decrease .spec.startingDeadlineSeconds or check clock skew",
+                due.missed,
+            )
         if due.scheduled is not None and not spec.get("suspend") and not due.too_late:
             name = job_name(meta(cj)["name"], due.scheduled)
             policy = spec.get("concurrencyPolicy", "Allow")
             exists = any(meta(j)["name"] == name for j in jobs)
+            if not exists and policy == "Forbid" and active:
+                self.recorder.event(
+                    cj,
+                    NORMAL,
+                    "JobAlreadyActive",
+                    "Not starting job because prior execution is running and concurrency policy is Forbid",
+                )
             if not exists and not (policy == "Forbid" and active):
                 if policy == "Replace":
                     for job in active:
-                        await self._delete_job(job)
+                        await self._delete_job(cj, job)
                     status["active"] = None
                 try:
                     created = await self.ctx.client.create(
                         JOBS, job_from_template(cj, due.scheduled), namespace=ns
                     )
                     status["active"] = [*(status.get("active") or []), object_reference(created)]
+                    self.recorder.eventf(
+                        cj, NORMAL, "SuccessfulCreate", "Created job %s", meta(created)["name"]
+                    )
                 except errors.StatusError as err:
                     if not errors.is_already_exists(err):
+                        if not namespace_terminating(err):
+                            self.recorder.eventf(cj, WARNING, "FailedCreate", "Error creating job: %s", err)
                         raise
                 status["lastScheduleTime"] = format_time(due.scheduled)
         elif due.scheduled is not None and due.too_late:
+            self.recorder.eventf(
+                cj,
+                WARNING,
+                "MissSchedule",
+                "Missed scheduled time to start a job: %s",
+                rfc1123z(due.scheduled),
+            )
             status["lastScheduleTime"] = format_time(due.scheduled)  # missed: don't try again
         if status.get("active") is None:
             status.pop("active", None)
@@ -213,7 +263,42 @@ class CronJobController(Controller):
                 CRONJOBS, updated, namespace=meta(cj).get("namespace", ""), subresource="status"
             )
 
-    async def _delete_job(self, job: Obj) -> None:
+    async def _record_job_changes(self, cj: Obj, jobs: list[Obj]) -> None:
+        """Compare the Jobs with ``status.active`` as upstream's syncCronJob does, for its events."""
+        listed = {ref.get("uid"): ref for ref in (cj.get("status") or {}).get("active") or []}
+        ns = meta(cj).get("namespace", "")
+        for job in jobs:
+            uid, name = meta(job).get("uid"), meta(job)["name"]
+            if uid not in listed and not is_finished(job) and not meta(job).get("deletionTimestamp"):
+                # Our own create may be newer than our cache: ask the server, as upstream does.
+                fresh = await self.ctx.client.get(CRONJOBS, meta(cj)["name"], namespace=ns)
+                if not any(r.get("uid") == uid for r in (fresh.get("status") or {}).get("active") or []):
+                    self.recorder.eventf(
+                        cj,
+                        WARNING,
+                        "UnexpectedJob",
+                        "Saw a job that the controller did not create or forgot: %s",
+                        name,
+                    )
+            elif uid in listed and is_finished(job):
+                condition = "Complete" if job_succeeded(job) else "Failed"
+                self.recorder.eventf(
+                    cj, NORMAL, "SawCompletedJob", "Saw completed job: %s, condition: %s", name, condition
+                )
+        present = {meta(j).get("uid") for j in jobs}
+        for uid, ref in listed.items():
+            if uid in present:
+                continue
+            try:
+                await self.ctx.client.get(JOBS, ref.get("name", ""), namespace=ns)
+            except errors.StatusError as err:
+                if not errors.is_not_found(err):
+                    raise
+                self.recorder.eventf(
+                    cj, NORMAL, "MissingJob", "Active job went missing: %s", ref.get("name", "")
+                )
+
+    async def _delete_job(self, cj: Obj, job: Obj) -> None:
         try:
             await self.ctx.client.delete(
                 JOBS,
@@ -223,4 +308,7 @@ class CronJobController(Controller):
             )
         except errors.StatusError as err:
             if not errors.is_not_found(err):
+                self.recorder.eventf(cj, WARNING, "FailedDelete", "Deleted job: %s", err)
                 raise
+            return
+        self.recorder.eventf(cj, NORMAL, "SuccessfulDelete", "Deleted job %s", meta(job)["name"])

@@ -14,6 +14,11 @@ A Job wants ``spec.completions`` successful pods (default 1), running at most
 * otherwise keeps ``min(parallelism, completions - succeeded)`` pods active,
   creating (in slow-start batches) or deleting the difference.
 
+Events on the Job, from ``job-controller``: ``SuccessfulCreate`` / ``SuccessfulDelete``
+/ ``FailedCreate`` per pod (controllers/podcontrol.py), then, once the finished status
+is written, ``Completed`` "Job completed", or a Warning with the failure's reason and
+message (``BackoffLimitExceeded``, ``DeadlineExceeded``): ``recordJobFinished``.
+
 Simplifications, documented: no pod-failure backoff delay between retries (upstream
 waits 10 s, 20 s, 40 s ...), no Indexed completion mode, no podFailurePolicy, no
 finalizer-based tracking (counts come from the pods that exist, never decreasing
@@ -30,8 +35,10 @@ from typing import Any
 
 from apimachinery import errors
 from client.cache import copy
+from client.events import NORMAL, WARNING
 from controllers.base import JOBS, PODS, Context, Controller, Result, Watch
 from controllers.expectations import Expectations
+from controllers.podcontrol import PodControl
 from controllers.replicaset import deletion_order, pod_from_template, pod_owner_keys, run_in_batches
 from controllers.util import (
     Obj,
@@ -152,12 +159,23 @@ def job_pod(job: Obj) -> Obj:
     return pod_from_template(job, template, "batch/v1", "Job")
 
 
+def finished_condition(status: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``Complete`` or ``Failed`` condition that is True, if any (``FinishedCondition``)."""
+    for ctype in ("Complete", "Failed"):
+        c = find_condition(status.get("conditions"), ctype)
+        if c is not None and c.get("status") == "True":
+            return c
+    return None
+
+
 class JobController(Controller):
     name = "job"
 
     def __init__(self, ctx: Context, **options: Any) -> None:
         super().__init__(ctx, **options)
         self.expectations = Expectations(ctx.now)
+        self.recorder = ctx.recorder("job-controller")
+        self.pod_control = PodControl(ctx.client, self.recorder)
 
     def watches(self) -> list[Watch]:
         return [Watch(JOBS), Watch(PODS, keys=pod_owner_keys("Job"), observe=self._observe)]
@@ -186,7 +204,7 @@ class JobController(Controller):
             pod = job_pod(job)
 
             async def create() -> None:
-                await self.ctx.client.create(PODS, pod, namespace=ns)
+                await self.pod_control.create_pod(ns, pod, job)
 
             skipped, err = await run_in_batches(p.create, create)
             for _ in range(skipped):
@@ -197,8 +215,8 @@ class JobController(Controller):
             self.expectations.expect_deletions(key, [f"{ns}/{meta(v)['name']}" for v in p.delete])
             for victim in p.delete:
                 try:
-                    await self.ctx.client.delete(
-                        PODS, meta(victim)["name"], namespace=ns, propagation_policy="Background"
+                    await self.pod_control.delete_pod(
+                        ns, meta(victim)["name"], job, propagation_policy="Background"
                     )
                 except errors.StatusError as err:
                     self.expectations.deletion_observed(key, f"{ns}/{meta(victim)['name']}")
@@ -208,4 +226,13 @@ class JobController(Controller):
             updated = copy(job)
             updated["status"] = p.status
             await self.ctx.client.update(JOBS, updated, namespace=ns, subresource="status")
+            finished = finished_condition(p.status)
+            if finished is not None:  # is_finished(job) was False: it finished just now
+                self._record_finished(job, finished)
         return Result(requeue_after=p.requeue_after) if p.requeue_after else None
+
+    def _record_finished(self, job: Obj, condition: dict[str, Any]) -> None:
+        if condition["type"] == "Complete":
+            self.recorder.event(job, NORMAL, "Completed", "Job completed")
+        else:
+            self.recorder.event(job, WARNING, condition.get("reason", ""), condition.get("message", ""))

@@ -13,6 +13,9 @@
   uids) and ``node`` (``spec.nodeName``) indexes.
 * Each controller gets a :class:`client.reconcile.Controller`: a rate-limited,
   deduplicating workqueue and ``workers`` coroutines calling its ``reconcile``.
+* One event broadcaster (client/events.py) writes every controller's events; each
+  controller takes a recorder for its own component name (``ctx.recorder(...)``). The
+  writer starts with the controllers and, when they stop, flushes for up to 5 s.
 * With ``leader_elect``, all of this runs only while this process holds the Lease
   ``kube-system/kube-controller-manager``; a second replica waits, and takes over
   within the lease duration when the leader dies.
@@ -34,6 +37,7 @@ from typing import Any
 
 from client import reconcile
 from client.cache import final_state, index_by_node_name, index_by_owner_uid
+from client.events import EventBroadcaster, EventRecorder
 from client.informer import SharedInformer
 from client.leaderelection import LeaderElector, LeaseLock
 from client.rest import GVR, RESTClient
@@ -44,6 +48,8 @@ log = logging.getLogger(__name__)
 
 LEADER_LEASE_NAMESPACE = "kube-system"
 LEADER_LEASE_NAME = "kube-controller-manager"
+#: On the way out, queued events get this long to be written.
+EVENTS_FLUSH_SECONDS = 5.0
 
 
 def all_controllers() -> dict[str, type[Controller]]:
@@ -107,6 +113,8 @@ class Manager:
         self.options = options or {}
         self.informers: dict[GVR, SharedInformer] = {}
         self.runners: dict[str, reconcile.Controller] = {}
+        self.broadcaster = EventBroadcaster(client)
+        self._recorders: dict[str, EventRecorder] = {}
         registry = all_controllers()
         self.controllers: dict[str, Controller] = {}
         for name in select(controllers, registry):
@@ -133,6 +141,12 @@ class Manager:
         if runner is not None:
             runner.queue.add_after(key, after) if after > 0 else runner.queue.add(key)
 
+    def recorder(self, component: str) -> EventRecorder:
+        rec = self._recorders.get(component)
+        if rec is None:
+            rec = self._recorders[component] = self.broadcaster.new_recorder(component)
+        return rec
+
     # --- wiring and running ------------------------------------------------------------------
 
     def _wire(self, name: str, controller: Controller) -> reconcile.Controller:
@@ -151,6 +165,7 @@ class Manager:
         loop = asyncio.get_running_loop()
         tasks = [inf.start() for inf in self.informers.values()]
         tasks += [loop.create_task(r.run(), name=f"controller {n}") for n, r in self.runners.items()]
+        self.broadcaster.start()
         log.info("started controllers: %s", ", ".join(self.runners))
         try:
             await asyncio.gather(*tasks)
@@ -158,6 +173,7 @@ class Manager:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.broadcaster.shutdown(flush_seconds=EVENTS_FLUSH_SECONDS)
 
     async def run(self, *, leader_elect: bool = False, identity: str = "", **election: Any) -> None:
         if not leader_elect:

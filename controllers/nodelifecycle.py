@@ -15,6 +15,12 @@ this controller
 When renewals resume, the unreachable taints are removed (the kubelet reports
 ``Ready`` again itself).
 
+Events, as upstream's: on the Node, from ``node-controller``, ``RegisteredNode``
+"Registered Node NAME in Controller" (first sight, also after a restart),
+``RemovingNode`` "Removing Node NAME from Controller" and ``NodeNotReady`` "Node NAME
+status is now: NodeNotReady" (Ready was True); on each evicted pod, from
+``taint-eviction-controller``, ``TaintManagerEviction`` "Marking for deletion Pod NS/NAME".
+
 "Not seen for" is measured on **this process's clock**, from the moment it last
 observed ``renewTime`` change, never by comparing ``renewTime`` with our wall clock
 (machines' clocks differ). Instead of upstream's 5 s monitor loop, each reconcile
@@ -32,6 +38,7 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.meta import key as make_key
 from client.cache import copy
+from client.events import NORMAL
 from controllers.base import LEASES, NODES, PODS, Context, Controller, Result, Watch
 from controllers.util import Obj, epoch, find_condition, is_pod_terminated, meta, timestamp
 
@@ -89,6 +96,11 @@ def toleration_seconds(pod: Obj, taint: dict[str, Any]) -> float | None:
     return best
 
 
+def node_ref(name: str, uid: str) -> dict[str, Any]:
+    """The reference upstream's RecordNodeEvent builds (cluster-scoped: no namespace)."""
+    return {"apiVersion": "v1", "kind": "Node", "name": name, "uid": uid}
+
+
 class NodeLifecycleController(Controller):
     name = "nodelifecycle"
     workers = 2
@@ -98,6 +110,9 @@ class NodeLifecycleController(Controller):
         self.grace_period = float(options.get("grace_period", DEFAULT_GRACE_PERIOD))
         # node -> (renewTime last seen, our clock when it changed)
         self._seen: dict[str, tuple[str, float]] = {}
+        self.recorder = ctx.recorder("node-controller")
+        self.eviction_recorder = ctx.recorder("taint-eviction-controller")
+        self._known: dict[str, str] = {}  # node -> uid, for RegisteredNode / RemovingNode
 
     def watches(self) -> list[Watch]:
         return [Watch(NODES), Watch(LEASES, keys=self._lease_node, observe=self._observe_lease)]
@@ -126,7 +141,14 @@ class NodeLifecycleController(Controller):
         node = self.cache(NODES).get(key)
         if node is None:
             self._seen.pop(key, None)
+            if (uid := self._known.pop(key, None)) is not None:
+                msg = f"Removing Node {key} from Controller"
+                self.recorder.event(node_ref(key, uid), NORMAL, "RemovingNode", msg)
             return None
+        if key not in self._known:
+            self._known[key] = meta(node).get("uid", "")
+            msg = f"Registered Node {key} in Controller"
+            self.recorder.event(node_ref(key, self._known[key]), NORMAL, "RegisteredNode", msg)
         now = self.ctx.now()
         silent_for = now - self._last_heard(node)
         taints = (node.get("spec") or {}).get("taints") or []
@@ -144,8 +166,13 @@ class NodeLifecycleController(Controller):
     async def _mark_unknown(self, node: Obj, now: float) -> None:
         updated = copy(node)
         status = updated.setdefault("status", {})
+        ready = find_condition(status.get("conditions"), "Ready")
         status["conditions"] = unknown_conditions(status.get("conditions") or [], now)
         updated = await self.ctx.client.update(NODES, updated, subresource="status")
+        if ready is not None and ready.get("status") == "True":  # RecordNodeStatusChange
+            name = meta(node)["name"]
+            ref = node_ref(name, meta(node).get("uid", ""))
+            self.recorder.event(ref, NORMAL, "NodeNotReady", f"Node {name} status is now: NodeNotReady")
         await self._set_taints(
             updated, with_unreachable_taints((updated.get("spec") or {}).get("taints") or [], now)
         )
@@ -170,10 +197,12 @@ class NodeLifecycleController(Controller):
             if remaining > 0:
                 next_check = remaining if next_check is None else min(next_check, remaining)
                 continue
+            ns, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+            self.eviction_recorder.event(
+                pod, NORMAL, "TaintManagerEviction", f"Marking for deletion Pod {ns}/{name}"
+            )
             try:
-                await self.ctx.client.delete(
-                    PODS, meta(pod)["name"], namespace=meta(pod).get("namespace", "")
-                )
+                await self.ctx.client.delete(PODS, name, namespace=ns)
             except errors.StatusError as err:
                 if not errors.is_not_found(err):
                     raise

@@ -13,6 +13,10 @@ ReplicaSet controls. Each reconcile:
 3. writes ``status``: replicas, fullyLabeledReplicas, readyReplicas,
    availableReplicas, observedGeneration.
 
+Each pod created or deleted is an event on the ReplicaSet (``SuccessfulCreate``
+"Created pod: NAME", ``SuccessfulDelete``, ``FailedCreate``: controllers/podcontrol.py),
+from ``replicaset-controller`` (``replication-controller`` for ReplicationControllers).
+
 While pods it created or deleted have not yet shown up in the cache,
 :class:`~controllers.expectations.Expectations` holds step 2 back.
 
@@ -37,6 +41,7 @@ from apimachinery.selectors import Selector, from_label_selector, selector_from_
 from client.cache import copy
 from controllers.base import PODS, REPLICASETS, REPLICATIONCONTROLLERS, Context, Controller, Result, Watch
 from controllers.expectations import Expectations
+from controllers.podcontrol import PodControl
 from controllers.util import (
     Obj,
     controller_of,
@@ -229,11 +234,13 @@ def pod_owner_keys(kind: str) -> Callable[[Obj], list[str]]:
 
 class ReplicaSetController(Controller):
     name = "replicaset"
+    component = "replicaset-controller"
     api_version, kind, gvr = "apps/v1", "ReplicaSet", REPLICASETS
 
     def __init__(self, ctx: Context, **options: Any) -> None:
         super().__init__(ctx, **options)
         self.expectations = Expectations(ctx.now)
+        self.pod_control = PodControl(ctx.client, ctx.recorder(self.component))
 
     def watches(self) -> list[Watch]:
         return [Watch(self.gvr), Watch(PODS, keys=self._pod_keys, observe=self._observe_pod)]
@@ -294,7 +301,7 @@ class ReplicaSetController(Controller):
             pod = pod_from_template(rs, template, self.api_version, self.kind)
 
             async def create() -> None:
-                await self.ctx.client.create(PODS, pod, namespace=ns)
+                await self.pod_control.create_pod(ns, pod, rs)
 
             skipped, err = await run_in_batches(count, create)
             for _ in range(skipped):
@@ -305,7 +312,7 @@ class ReplicaSetController(Controller):
             victims = pods_to_delete(active, min(diff, BURST_REPLICAS))
             self.expectations.expect_deletions(key, [object_key(p) for p in victims])
             results = await asyncio.gather(
-                *(self.ctx.client.delete(PODS, meta(p)["name"], namespace=ns) for p in victims),
+                *(self.pod_control.delete_pod(ns, meta(p)["name"], rs) for p in victims),
                 return_exceptions=True,
             )
             for pod, result in zip(victims, results, strict=True):
@@ -320,6 +327,7 @@ class ReplicationControllerController(ReplicaSetController):
     wraps the ReplicaSet controller the same way); its selector is a plain label map."""
 
     name = "replicationcontroller"
+    component = "replication-controller"
     api_version, kind, gvr = "v1", "ReplicationController", REPLICATIONCONTROLLERS
 
     @staticmethod

@@ -19,9 +19,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from client.events import NORMAL, WARNING, EventRecorder
 from kubelet.backoff import Backoff, go_duration
-from kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelet.podconfig import pull_policy
+from kubelet.ref import container_ref
 from kubelet.runtime import interface as rt
 from kubelet.runtime.image_policy import ImageNotPresentError
 from kubelet.status import Waiting
@@ -45,7 +46,7 @@ class ImageManager:
         key = f"{pod['metadata']['uid']}/{image}"
 
         def event(type_: str, reason: str, message: str) -> None:
-            self.events.pod_event(pod, type_, reason, message, name, init)
+            self.events.event(container_ref(pod, name, init), type_, reason, message)
 
         if (failed := self._failed.get(key)) is not None and self.backoff.in_backoff_since(key, failed):
             if waiting.get(name, ("",))[0] != "ImagePullBackOff":

@@ -6,7 +6,7 @@ of this project::
     pods informer (spec.nodeName=<node>) --wake--> PodWorkers --sync--> PodSyncer --CRI--> runtime
                                                       |                     |
                                                  StatusManager        ProbeManager, VolumeManager,
-                                              (pods/<name>/status)    EventRecorder (core/v1 Events)
+                                              (pods/<name>/status)    EventRecorder (client/events.py)
     NodeAgent: Node registration and status, Lease heartbeat
 
 ``Kubelet(...)`` takes an already built runtime (containerd over CRI, or simulated) so
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from client.cache import final_state
+from client.events import EventBroadcaster
 from client.informer import SharedInformer
 from client.rest import PODS, RESTClient
-from kubelet.events import EventRecorder
 from kubelet.kuberuntime import PodSyncer
 from kubelet.node import NodeAgent, NodeConfig
 from kubelet.objects import APIObjects, Objects, StaticObjects
@@ -46,6 +46,8 @@ from kubelet.volumes import VolumeManager
 log = logging.getLogger(__name__)
 
 NODE_INDEX = "nodeName"
+#: On the way out, queued events get this long to be written.
+EVENTS_FLUSH_TIMEOUT = 2.0
 
 
 @dataclass
@@ -75,7 +77,9 @@ class Kubelet:
     ) -> None:
         self.rest, self.config, self.runtime, self.images = rest, config, runtime, images
         name = config.node.name
-        self.events = EventRecorder(rest if config.events else None, name)
+        # One broadcaster per kubelet, as upstream; without Events (--no-events) it has no sink.
+        self.broadcaster = EventBroadcaster(rest if config.events else None)
+        self.events = self.broadcaster.new_recorder("kubelet", name)
         self.objects = objects or (APIObjects(rest) if rest is not None else StaticObjects())
         self.probes = ProbeManager(runtime, self.events, self._wake, config.real_network)
         self.volumes = VolumeManager(config.root_dir, self.objects)
@@ -143,7 +147,7 @@ class Kubelet:
         """Register the node, start the informer and workers; returns once pods are synced."""
         loop = asyncio.get_running_loop()
         self.config.root_dir.mkdir(parents=True, exist_ok=True)
-        self.events.start()
+        self.broadcaster.start()
         if self.node is not None:
             self._tasks.append(loop.create_task(self.node.run(), name=f"node {self.config.node.name}"))
         assert self.pods is not None
@@ -168,4 +172,4 @@ class Kubelet:
         await self.probes.stop()
         if self._own_informer and self.pods is not None:
             await self.pods.stop()
-        await self.events.stop()
+        await self.broadcaster.shutdown(flush_seconds=EVENTS_FLUSH_TIMEOUT)

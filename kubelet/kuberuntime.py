@@ -45,10 +45,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from client.events import NORMAL, WARNING, EventRecorder
 from kubelet import podconfig
 from kubelet.backoff import Backoff, go_duration
 from kubelet.envvars import ConfigError, container_env
-from kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelet.image_manager import ImageManager
 from kubelet.lifecycle import HookError, run_handler
 from kubelet.objects import Objects
@@ -58,6 +58,7 @@ from kubelet.podstate import (
     observe,
 )
 from kubelet.probes import ProbeManager
+from kubelet.ref import container_ref
 from kubelet.runtime import interface as rt
 from kubelet.runtime.cgroups import pod_cgroup_parent, remove_pod_cgroup
 from kubelet.status import Waiting
@@ -133,12 +134,11 @@ class PodSyncer:
                     await self._start(pod, c, 0, sandbox, config, volume_paths, pod_ip, waiting)
                 elif latest.state == rt.ContainerState.RUNNING:
                     if kind := self.probes.failed(latest.id):
-                        self.events.pod_event(
-                            pod,
+                        self.events.event(
+                            container_ref(pod, c["name"]),
                             NORMAL,
                             "Killing",
                             f"Container {c['name']} failed {kind} probe, will be restarted",
-                            c["name"],
                         )
                         await self._stop_container(pod, c, latest.id, self._grace(pod))
                         latest = await self.runtime.container_status(latest.id)
@@ -165,7 +165,7 @@ class PodSyncer:
         try:
             paths = await self.volumes.setup(pod, "", self.host_ip)
         except MountError as err:
-            self.events.pod_event(pod, WARNING, "FailedMount", str(err))
+            self.events.event(container_ref(pod), WARNING, "FailedMount", str(err))
             return None
         self._volumes[uid] = paths
         return paths
@@ -175,8 +175,11 @@ class PodSyncer:
             if c.state == rt.ContainerState.RUNNING:
                 await self.runtime.stop_container(c.id, 0)
         if rp.sandbox is not None:
-            self.events.pod_event(
-                pod, NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."
+            self.events.event(
+                container_ref(pod),
+                NORMAL,
+                "SandboxChanged",
+                "Pod sandbox changed, it will be killed and re-created.",
             )
         attempt = rp.sandbox.metadata.attempt + 1 if rp.sandbox is not None else 0
         config = self.sandbox_config(pod, attempt)
@@ -185,8 +188,8 @@ class PodSyncer:
             sandbox_id = await self.runtime.run_pod_sandbox(config)
             return await self.runtime.pod_sandbox_status(sandbox_id)
         except rt.RuntimeServiceError as err:
-            self.events.pod_event(
-                pod, WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err}"
+            self.events.event(
+                container_ref(pod), WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err}"
             )
             return None
 
@@ -225,13 +228,11 @@ class PodSyncer:
         if self.backoff.in_backoff_since(key, finished):
             message = f"back-off {go_duration(self.backoff.get(key))} restarting failed container={name} pod={pod_ref(pod)}"
             if waiting.get(name, ("",))[0] != "CrashLoopBackOff":
-                self.events.pod_event(
-                    pod,
+                self.events.event(
+                    container_ref(pod, name, init),
                     WARNING,
                     "BackOff",
                     f"Back-off restarting failed container {name} in pod {pod_ref(pod)}",
-                    name,
-                    init,
                 )
             waiting[name] = ("CrashLoopBackOff", message)
             return
@@ -262,31 +263,36 @@ class PodSyncer:
         try:
             env = await container_env(pod, c, self.objects, pod_ip, self.host_ip, self.allocatable)
         except ConfigError as err:
-            self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
+            self.events.event(container_ref(pod, name, init), WARNING, "Failed", f"Error: {err}")
             waiting[name] = ("CreateContainerConfigError", str(err))
             return
         container = podconfig.container_config(pod, c, attempt, env, volume_paths, self.node_name)
         try:
             cid = await self.runtime.create_container(sandbox.id, container, config)
         except rt.RuntimeServiceError as err:
-            self.events.pod_event(pod, WARNING, "Failed", f"Error: {err}", name, init)
+            self.events.event(container_ref(pod, name, init), WARNING, "Failed", f"Error: {err}")
             waiting[name] = ("CreateContainerError", str(err))
             return
-        self.events.pod_event(pod, NORMAL, "Created", f"Created container {name}", name, init)
+        self.events.event(container_ref(pod, name, init), NORMAL, "Created", f"Created container {name}")
         try:
             await self.runtime.start_container(cid)
         except rt.RuntimeServiceError as err:
-            self.events.pod_event(
-                pod, WARNING, "Failed", f"Error: failed to start container {name!r}: {err}", name, init
+            self.events.event(
+                container_ref(pod, name, init),
+                WARNING,
+                "Failed",
+                f"Error: failed to start container {name!r}: {err}",
             )
             waiting[name] = ("RunContainerError", str(err))
             return
-        self.events.pod_event(pod, NORMAL, "Started", f"Started container {name}", name, init)
+        self.events.event(container_ref(pod, name, init), NORMAL, "Started", f"Started container {name}")
         if hook := (c.get("lifecycle") or {}).get("postStart"):
             try:
                 await run_handler(self.runtime, pod, c, cid, hook, pod_ip, self.real_network)
             except HookError as err:
-                self.events.pod_event(pod, WARNING, "FailedPostStartHook", "PostStartHook failed", name, init)
+                self.events.event(
+                    container_ref(pod, name, init), WARNING, "FailedPostStartHook", "PostStartHook failed"
+                )
                 await self._stop_container(pod, c, cid, self._grace(pod), "FailedPostStartHook", init)
                 if pod["spec"].get("restartPolicy", "Always") != "Never":  # it waits to restart
                     waiting[name] = ("PostStartHookError", str(err))
@@ -314,7 +320,9 @@ class PodSyncer:
                 await run_handler(self.runtime, pod, c, cid, hook, pod_ip, self.real_network)
         except (TimeoutError, HookError):
             # do not record the message in the event so that secrets won't leak (upstream's words)
-            self.events.pod_event(pod, WARNING, "FailedPreStopHook", "PreStopHook failed", c["name"])
+            self.events.event(
+                container_ref(pod, c["name"]), WARNING, "FailedPreStopHook", "PreStopHook failed"
+            )
 
     async def _stop_container(
         self, pod: dict[str, Any] | None, c: dict[str, Any] | None, cid: str, grace: int,
@@ -324,7 +332,7 @@ class PodSyncer:
         began = time.monotonic()
         if pod is not None and c is not None:
             message = message or f"Stopping container {c['name']}"
-            self.events.pod_event(pod, NORMAL, "Killing", message, c["name"], init)
+            self.events.event(container_ref(pod, c["name"], init), NORMAL, "Killing", message)
             await self._pre_stop(pod, c, cid, grace)
             grace = max(MIN_GRACE if grace else 0, grace - int(time.monotonic() - began))
         try:

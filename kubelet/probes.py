@@ -35,7 +35,8 @@ from typing import Any
 
 import httpx
 
-from kubelet.events import WARNING, EventRecorder
+from client.events import WARNING, EventRecorder
+from kubelet.ref import container_ref
 from kubelet.runtime import interface as rt
 
 log = logging.getLogger(__name__)
@@ -234,8 +235,11 @@ class ProbeManager:
             except Exception as e:
                 ok, output = False, str(e)
             if not ok:
-                self.events.pod_event(
-                    pod, WARNING, "Unhealthy", f"{kind.capitalize()} probe failed: {output}".rstrip(), name
+                self.events.event(
+                    container_ref(pod, name),
+                    WARNING,
+                    "Unhealthy",
+                    f"{kind.capitalize()} probe failed: {output}".rstrip(),
                 )
                 self.outputs[(cid, kind)] = output
             after = thresholds.observe(ok)

@@ -114,7 +114,7 @@ class SimulatedNodes:
                                    backoff_max=backoff[1], real_network=False, events=events)  # fmt: skip
             runtime = SimulatedRuntime(name, pod_cidr=cidr)
             kubelet = Kubelet(rest, config, runtime, runtime, "simulated", pods=self.pods, routed=True)
-            kubelet.events.share_limiter(events_limit)
+            kubelet.broadcaster.limiter = events_limit
             self.kubelets[name] = kubelet
             if serving is not None:
                 self.apps[port] = server.create_app(runtime)

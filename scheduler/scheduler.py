@@ -21,8 +21,9 @@ assumed, so the loop moves on while the POST is in flight (upstream runs
 ``bindingCycle`` in a goroutine). The in-flight limit is a semaphore; 16 keeps every
 connection in the client's keep-alive pool (httpx keeps 20 idle connections, so a
 higher limit opens and closes TLS connections on every burst: a handshake costs
-more CPU than the binding). Events go through ``events.py``'s bounded queue and
-never delay a binding.
+more CPU than the binding). Events go through the client library's event broadcaster
+(client/events.py: a bounded queue, the correlator, one writer) and never delay a
+binding: the writer waits while bindings are in flight (its ``gate``).
 
 Everything runs on one asyncio loop, so the scheduling cycle, which never awaits,
 sees a cache no informer callback can change halfway through. With
@@ -45,13 +46,13 @@ from typing import Any, Final
 from apimachinery import errors
 from apimachinery.meta import now
 from client.cache import DeletedFinalStateUnknown, final_state
+from client.events import NORMAL, WARNING, EventBroadcaster
 from client.informer import SharedInformer, wait_for_cache_sync
 from client.leaderelection import LeaderElector, LeaseLock
 from client.rest import NODES, PODS, PatchType, RESTClient
 from scheduler import preemption
 from scheduler.algorithm import Algorithm
 from scheduler.cache import Cache
-from scheduler.events import EventRecorder
 from scheduler.fiterror import fit_error_message
 from scheduler.framework import CycleState, Pod
 from scheduler.nodeinfo import pod_key
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 LEASE_NAMESPACE: Final = "kube-system"
 LEASE_NAME: Final = "kube-scheduler"
 NO_NODES: Final = "no nodes available to schedule pods"
+#: On the way out, queued events get this long to be written.
+EVENTS_FLUSH_TIMEOUT: Final = 5.0
 
 
 def _assigned(pod: Pod) -> bool:
@@ -89,9 +92,8 @@ class Scheduler:
         self._pending_bindings = 0
         self._bindings_idle = asyncio.Event()
         self._bindings_idle.set()
-        self.recorder = EventRecorder(
-            rest, self.profile.scheduler_name, self.identity, gate=self._bindings_idle.wait
-        )
+        self.broadcaster = EventBroadcaster(rest, gate=self._bindings_idle.wait)
+        self.recorder = self.broadcaster.new_recorder(self.profile.scheduler_name)
         self._bindings = asyncio.Semaphore(max_bindings_in_flight)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.pods = SharedInformer.for_resource(rest, PODS)
@@ -161,7 +163,7 @@ class Scheduler:
         """Informers, then (after winning the lease, if asked) the scheduling loop, until cancelled."""
         self.pods.start()
         self.nodes.start()
-        recorder = asyncio.get_running_loop().create_task(self.recorder.run())
+        self.broadcaster.start()
         try:
             await wait_for_cache_sync(self.pods, self.nodes)
             if not leader_elect:
@@ -179,10 +181,10 @@ class Scheduler:
             log.error("%s: leader election lost", self.identity)
         finally:
             self.queue.close()
-            recorder.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            await asyncio.gather(recorder, *self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.broadcaster.shutdown(flush_seconds=EVENTS_FLUSH_TIMEOUT)
             await self.pods.stop()
             await self.nodes.stop()
 
@@ -266,7 +268,7 @@ class Scheduler:
         self.queue.done(qpi.key)
         self.scheduled += 1
         self.recorder.event(
-            pod, "Normal", "Scheduled", f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}"
+            pod, NORMAL, "Scheduled", f"Successfully assigned {meta['namespace']}/{meta['name']} to {node}"
         )
 
     def _failed(
@@ -281,7 +283,7 @@ class Scheduler:
     ) -> None:
         """``handleSchedulingFailure``: event, requeue, and the PodScheduled condition."""
         pod = qpi.pod
-        self.recorder.event(pod, "Warning", "FailedScheduling", message)
+        self.recorder.event(pod, WARNING, "FailedScheduling", message)
         self.queue.add_unschedulable(qpi, cycle, error=error)
         self._spawn(self._update_status(pod, reason, message, nominated))
 
@@ -330,7 +332,7 @@ class Scheduler:
             meta = victim["metadata"]
             self.recorder.event(
                 victim,
-                "Normal",
+                NORMAL,
                 "Preempted",
                 f"Preempted by pod {pod['metadata'].get('uid', '')} on node {node}",
             )

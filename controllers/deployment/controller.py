@@ -15,6 +15,14 @@ One reconcile of ``namespace/name``:
 The ReplicaSet updates that a step causes come back as watch events and trigger the
 next step: the rollout is a sequence of level-triggered reconciles, not a loop.
 
+Each resize is an event on the Deployment, from ``deployment-controller``, in
+upstream's words (sync.go ``scaleReplicaSet``, ``getNewReplicaSet``)::
+
+    Normal   ScalingReplicaSet       Scaled up replica set web-7dd4c748c7 from 0 to 3
+    Normal   ScalingReplicaSet       Scaled down replica set web-6664f4cfd8 from 2 to 1
+    Warning  ReplicaSetCreateError   Failed to create new replica set "web-7dd4c748c7": ...
+    Warning  SelectingAll            This deployment is selecting all pods. A non-empty selector is required.
+
 Mirrors: pkg/controller/deployment/deployment_controller.go (syncDeployment,
 getReplicaSetsForDeployment, addReplicaSet/updateReplicaSet/deletePod handlers).
 """
@@ -29,16 +37,26 @@ from apimachinery.meta import key as make_key
 from apimachinery.meta import object_key, split_key
 from apimachinery.selectors import from_label_selector
 from client.cache import copy
-from controllers.base import DEPLOYMENTS, PODS, REPLICASETS, Controller, Result, Watch
+from client.events import NORMAL, WARNING
+from controllers.base import DEPLOYMENTS, PODS, REPLICASETS, Context, Controller, Result, Watch
 from controllers.deployment import progress, rolling, sync
+from controllers.podcontrol import namespace_terminating
 from controllers.replicaset import claim_pods
 from controllers.util import Obj, controller_of, controller_ref, find_condition, is_controlled_by, meta
 
 log = logging.getLogger(__name__)
 
 
+#: Upstream's deploymentutil.FailedRSCreateReason.
+FAILED_RS_CREATE = "ReplicaSetCreateError"
+
+
 class DeploymentController(Controller):
     name = "deployment"
+
+    def __init__(self, ctx: Context, **options: Any) -> None:
+        super().__init__(ctx, **options)
+        self.recorder = ctx.recorder("deployment-controller")
 
     def watches(self) -> list[Watch]:
         return [
@@ -82,8 +100,14 @@ class DeploymentController(Controller):
         now = self.ctx.now()
         d = copy(cached)
         selector = from_label_selector((d.get("spec") or {}).get("selector"))
-        if selector.empty():
-            return None  # upstream: "selector selects everything", refuse to act
+        if selector.empty():  # upstream refuses to act on a Deployment that selects everything
+            self.recorder.event(
+                d,
+                WARNING,
+                "SelectingAll",
+                "This deployment is selecting all pods. A non-empty selector is required.",
+            )
+            return None
         claims = claim_pods(d, selector, self.cache(REPLICASETS).by_index("namespace", ns))
         for rs in claims.adopt:
             refs = [*(meta(rs).get("ownerReferences") or []), controller_ref(d, "apps/v1", "Deployment")]
@@ -179,10 +203,15 @@ class DeploymentController(Controller):
                 d["status"] = progress.set_progressing(status, progress.FOUND_NEW_RS, msg, now)
         elif create:
             obj = sync.new_rs_object(d, old_rss, rss)
+            created = False
             try:
                 new_rs = await self.ctx.client.create(REPLICASETS, obj, namespace=ns)
+                created = True
             except errors.StatusError as err:
                 if not errors.is_already_exists(err):
+                    if not namespace_terminating(err):
+                        msg = f'Failed to create new replica set "{meta(obj)["name"]}": {err}'
+                        self.recorder.event(d, WARNING, FAILED_RS_CREATE, msg)
                     raise
                 existing = await self.ctx.client.get(REPLICASETS, meta(obj)["name"], namespace=ns)
                 if not (
@@ -193,6 +222,16 @@ class DeploymentController(Controller):
                     raise
                 new_rs = existing
             assert new_rs is not None
+            count = rolling.replicas(new_rs)
+            if created and count > 0:
+                self.recorder.eventf(
+                    d,
+                    NORMAL,
+                    "ScalingReplicaSet",
+                    "Scaled up replica set %s from 0 to %d",
+                    meta(new_rs)["name"],
+                    count,
+                )
             if progress.has_progress_deadline(d):
                 msg = f'Created new replica set "{meta(new_rs)["name"]}"'
                 d["status"] = progress.set_progressing(d["status"], progress.NEW_RS_CREATED, msg, now)
@@ -226,11 +265,24 @@ class DeploymentController(Controller):
             name = meta(rs)["name"]
             if name not in sizes:
                 continue
+            old, new = rolling.replicas(rs), sizes[name]
             patch = {
                 "metadata": {"annotations": sync.replicas_annotations(d)},
-                "spec": {"replicas": sizes[name]},
+                "spec": {"replicas": new},
             }
             rs.update(await self.ctx.client.patch(REPLICASETS, name, patch, namespace=ns))
+            if old != new:
+                direction = "up" if old < new else "down"
+                self.recorder.eventf(
+                    d,
+                    NORMAL,
+                    "ScalingReplicaSet",
+                    "Scaled %s replica set %s from %d to %d",
+                    direction,
+                    name,
+                    old,
+                    new,
+                )
 
     async def _cleanup(self, d: Obj, old_rss: list[Obj]) -> None:
         ns = meta(d).get("namespace", "")

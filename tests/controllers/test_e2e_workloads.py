@@ -256,4 +256,14 @@ def test_cronjob_runs_at_the_next_minute(cluster: Cluster) -> None:
     )
     assert cj["status"]["lastScheduleTime"]
     assert minutes * 60 <= time.time()
+
+    def cronjob_events() -> set[tuple[str, str]] | None:  # cronjob_controllerv2.go's wording
+        sel = "involvedObject.kind=CronJob,involvedObject.name=tick"
+        found = {(e["reason"], e["message"]) for e in cluster.get("events", "--field-selector", sel)["items"]}
+        return found if any(reason == "SawCompletedJob" for reason, _ in found) else None
+
+    found = eventually(cronjob_events, what="the CronJob's events")
+    assert ("SuccessfulCreate", f"Created job {name}") in found
+    assert ("SawCompletedJob", f"Saw completed job: {name}, condition: Complete") in found
+    assert not any(reason == "UnexpectedJob" for reason, _ in found)
     cluster.kubectl("delete", "cronjob", "tick")

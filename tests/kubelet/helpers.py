@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from client.clock import FakeClock
-from kubelet.events import EventRecorder
+from client.events import FakeRecorder
 from kubelet.kuberuntime import PodSyncer
 from kubelet.objects import StaticObjects
 from kubelet.probes import ProbeManager
@@ -56,7 +56,7 @@ class Node:
     ) -> None:
         self.clock = clock or FakeClock(1000.0)
         self.runtime = SimulatedRuntime("n1", clock=self.clock)
-        self.events = EventRecorder(None, "n1")
+        self.events = FakeRecorder("kubelet", "n1")
         self.objects = objects or StaticObjects()
         self.probes = ProbeManager(self.runtime, self.events, lambda uid: None, real_network=False)
         self.root = root
@@ -71,4 +71,10 @@ class Node:
         )  # fmt: skip
 
     def reasons(self) -> list[str]:
-        return [reason for reason, _, _ in self.events.recorded]
+        return [reason for reason, _, _ in self.recorded()]
+
+    def recorded(self) -> list[tuple[str, str, str]]:
+        """(reason, message, fieldPath) of every event recorded so far."""
+        return [
+            (e["reason"], e["message"], e["involvedObject"].get("fieldPath", "")) for e in self.events.events
+        ]

@@ -26,7 +26,7 @@ def with_hook(handler: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
 
 
 def events(node: Node) -> list[tuple[str, str]]:
-    return [(reason, message) for reason, message, _ in node.events.recorded]
+    return [(reason, message) for reason, message, _ in node.recorded()]
 
 
 @pytest.mark.parametrize(

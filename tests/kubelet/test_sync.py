@@ -171,7 +171,7 @@ async def test_kill_stops_containers_then_the_sandbox(node: Node) -> None:
     latest = rp.latest("c")
     assert latest is not None and latest.state == rt.ContainerState.EXITED and latest.exit_code == 143
     assert rp.sandbox is not None and rp.sandbox.state == rt.PodSandboxState.NOTREADY
-    assert ("Killing", "Stopping container c", "spec.containers{c}") in node.events.recorded
+    assert ("Killing", "Stopping container c", "spec.containers{c}") in node.recorded()
     await node.syncer.remove(p["metadata"]["uid"])
     assert not node.runtime.sandboxes and not node.runtime.containers
 
