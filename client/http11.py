@@ -135,6 +135,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reused = False  # has served a request before: the retry rule applies
         self.idle = False  # sitting in the pool's idle stack
+        self.counted = True  # holds one of the pool's max_connections slots (a watch does not)
         self.idle_since = 0.0
         self.closed = False  # EOF, error or closed by us: never reuse
         self._state = _IDLE

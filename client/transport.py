@@ -29,8 +29,11 @@ The rules, as net/http's transport.go has them:
   for ``idle_timeout`` seconds (``IdleConnTimeout``, 90 s) is closed, and one the
   server closes while idle leaves the pool at once. A connection whose response was
   not read to the end is closed, never reused.
-* **At most** ``max_connections`` open at once (``MaxConnsPerHost``); further
-  requests wait for a connection to be released or closed.
+* **At most** ``max_connections`` carrying requests at once (``MaxConnsPerHost``);
+  further requests wait for a connection to be released or closed. Streams (watches)
+  are not counted: each holds its connection for minutes, and a process with more
+  watches than the cap would otherwise starve its own requests (Go sets no cap by
+  default, and client-go's watches share HTTP/2 connections).
 * **One retry** (``persistConn.shouldRetryRequest``): a server may close an idle
   connection just as we send on it. If a request on a *reused* connection sees the
   connection end before any byte of an answer, it was never processed; a request
@@ -134,8 +137,9 @@ class Transport:
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
-        # The pool. Invariant: _open counts idle + in-use + connecting connections and
-        # slots handed to waiters; _idle is ordered by idle_since (oldest first).
+        # The pool. Invariant: _open counts idle, in-use (but not streaming) and
+        # connecting connections, and slots handed to waiters; _idle is ordered by
+        # idle_since (oldest first).
         self._open = 0
         self._connections: set[Connection] = set()  # open: idle or in use
         self._idle: list[Connection] = []  # a stack: pop() takes the newest
@@ -198,7 +202,7 @@ class Transport:
         )
 
     async def _exchange(self, data: bytes, method: str, read_timeout: float | None, stream: bool) -> Response:
-        conn = await self._acquire()
+        conn = await (self._acquire_for_stream() if stream else self._acquire())
         try:
             response = await conn.send(data, method, read_timeout, stream)
         except ServerDisconnected:
@@ -209,7 +213,7 @@ class Transport:
             # new connection, in the same slot (shouldRetryRequest).
             self._connections.discard(conn)
             conn.close()
-            conn = await self._connect()
+            conn = await self._connect(counted=conn.counted)
             try:
                 response = await conn.send(data, method, read_timeout, stream)
             except BaseException:
@@ -252,8 +256,23 @@ class Transport:
             raise
         return conn_or_slot if conn_or_slot is not None else await self._connect()
 
-    async def _connect(self) -> Connection:
-        """Open a connection in a slot already counted in ``_open`` (freed again on failure)."""
+    async def _acquire_for_stream(self) -> Connection:
+        """The newest idle connection, or a new one; a stream holds it outside the cap."""
+        if self._closed:
+            raise TransportError("transport closed")
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            conn.idle = False
+            if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
+                conn.counted = False
+                self._free_slot()
+                return conn
+            self.discard(conn)
+        return await self._connect(counted=False)
+
+    async def _connect(self, counted: bool = True) -> Connection:
+        """Open a connection; if ``counted``, in a slot already taken in ``_open`` (freed on failure)."""
         loop = self._loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -265,12 +284,14 @@ class Transport:
                     server_hostname=self._host if self._ssl else None,
                 )
         except BaseException as err:
-            self._free_slot()
+            if counted:
+                self._free_slot()
             if isinstance(err, TimeoutError):
                 raise ConnectTimeout(f"{self.url}: no connection within {self.connect_timeout:g}s") from err
             if isinstance(err, OSError):  # refused, unreachable, TLS errors (ssl.SSLError)
                 raise ConnectError(f"{self.url}: {err}") from err
             raise
+        conn.counted = counted
         if self._closed:
             conn.close()
             raise TransportError("transport closed")
@@ -281,9 +302,12 @@ class Transport:
         """A request is done with ``conn``: to a waiter, onto the idle stack, or closed."""
         if conn not in self._connections:
             return
-        if not conn.reusable:
+        if not conn.reusable or (not conn.counted and self._open >= self.max_connections):
             self.discard(conn)
             return
+        if not conn.counted:  # a finished stream's connection joins the pool
+            conn.counted = True
+            self._open += 1
         conn.reused = True
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -302,7 +326,8 @@ class Transport:
         conn.close()
         if conn in self._connections:
             self._connections.remove(conn)
-            self._free_slot()
+            if conn.counted:
+                self._free_slot()
 
     def _free_slot(self) -> None:
         while self._waiters:

@@ -190,6 +190,24 @@ async def test_the_connection_cap_makes_requests_wait() -> None:
     assert server.connections == 2 and server.most_open == 2
 
 
+async def test_watches_do_not_count_toward_the_cap() -> None:
+    watch = [*chunked(b"event\n")[:2], HANG]
+    async with ScriptedServer([watch, watch, reply(), chunked(b"last\n"), reply()]) as server:
+        transport = _transport(server, max_connections=1)
+        first = await transport.stream("GET", "/watch", read_timeout=None)
+        second = await transport.stream("GET", "/watch", read_timeout=None)
+        assert (await transport.request("GET", "/")).status == 200  # the one slot is free
+        assert [line async for line in (await transport.stream("GET", "/w", read_timeout=None)).lines()] == [
+            b"last"
+        ]  # on the idle connection; read to its end, it is back in the pool
+        assert (await transport.request("GET", "/")).status == 200
+        await first.aclose()
+        await second.aclose()
+        assert transport._open == 1
+        await transport.aclose()
+    assert [r.connection for r in server.requests] == [0, 1, 2, 2, 2]
+
+
 async def test_a_cancelled_request_frees_its_slot_and_its_connection_is_not_reused() -> None:
     async with ScriptedServer([HANG, reply()]) as server:
         transport = _transport(server, max_connections=1)
