@@ -13,15 +13,17 @@ and objects are plain dicts of the wire JSON::
 
 * ``load_kubeconfig(path)`` (client/kubeconfig.py) reads the server URL, the CA and a credential (client
   certificate + key, or a bearer token), from embedded ``*-data`` fields or files;
-* ``RESTClient`` sends over one :class:`~client.transport.Transport`: HTTP/1.1 on a
-  pool of keep-alive connections (at most 100), as client-go over Go's net/http; a
-  request that cannot get an answer raises :class:`~client.transport.TransportError`
-  (``ConnectError``, ``ReadTimeout``, ...);
-* a failed request raises :class:`~apimachinery.errors.StatusError`, rebuilt from the
-  ``Status`` body the server sent (``errors.from_status``), so callers test
-  ``errors.is_not_found(err)``, ``is_conflict``, ``is_resource_expired`` ...;
-* the only hidden retry is client-go's: a 429 or 5xx answer carrying ``Retry-After``
-  is retried after that many seconds, at most ``max_retries`` (10) times;
+* ``RESTClient`` sends over one :class:`~client.transport.Transport` (client/transport.py):
+  HTTP/1.1 on a pool of keep-alive connections, at most 100 carrying requests at
+  once, as client-go over Go's net/http; a request that gets no answer raises
+  :class:`~client.transport.TransportError` (``ConnectError``, ``ReadTimeout``, ...);
+* a request answered with an error raises :class:`~apimachinery.errors.StatusError`,
+  rebuilt from the ``Status`` body the server sent (``errors.from_status``), so callers
+  test ``errors.is_not_found(err)``, ``is_conflict``, ``is_resource_expired`` ...;
+* two retries are hidden, both upstream's: a 429 or 5xx answer carrying ``Retry-After``
+  is retried after that many seconds, at most ``max_retries`` (10) times (client-go);
+  a GET sent on a keep-alive connection the server had just closed is sent once more
+  on a new one (net/http, in the transport);
 * ``watch(...)`` returns a :class:`Watch`: an async context manager that opens the
   stream, and an async iterator of ``{"type", "object"}`` events, one per line.
 
