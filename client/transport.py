@@ -91,6 +91,8 @@ __all__ = [
 
 #: Methods net/http replays after a closed keep-alive connection (Request.isReplayable).
 REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: Using a closed Transport is a bug in the caller, not a network failure: RuntimeError.
+CLOSED = "the transport has been closed"
 
 
 class Transport:
@@ -165,13 +167,13 @@ class Transport:
         return StreamingResponse(response, None)  # an error answer, read whole
 
     async def aclose(self) -> None:
-        """Close every connection; requests in flight fail with ReadError."""
+        """Close every connection; requests in flight fail with ReadError, later ones with RuntimeError."""
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_exception(TransportError("transport closed"))
+                waiter.set_exception(RuntimeError(CLOSED))
         self._waiters.clear()
         connections, self._connections = self._connections, set()
         self._idle.clear()
@@ -231,7 +233,7 @@ class Transport:
     async def _acquire(self) -> Connection:
         """The newest idle connection, a new one if under the cap, or the next one released."""
         if self._closed:
-            raise TransportError("transport closed")
+            raise RuntimeError(CLOSED)
         idle = self._idle
         while idle:
             conn = idle.pop()
@@ -259,7 +261,7 @@ class Transport:
     async def _acquire_for_stream(self) -> Connection:
         """The newest idle connection, or a new one; a stream holds it outside the cap."""
         if self._closed:
-            raise TransportError("transport closed")
+            raise RuntimeError(CLOSED)
         idle = self._idle
         while idle:
             conn = idle.pop()
@@ -294,7 +296,7 @@ class Transport:
         conn.counted = counted
         if self._closed:
             conn.close()
-            raise TransportError("transport closed")
+            raise RuntimeError(CLOSED)
         self._connections.add(conn)
         return conn
 

@@ -244,6 +244,15 @@ async def test_a_stream_cut_mid_body_raises_read_error_after_its_complete_lines(
     assert lines == [b"ok", b""]
 
 
+async def test_a_closed_transport_refuses_requests() -> None:
+    async with ScriptedServer([reply()]) as server:
+        transport = _transport(server)
+        await transport.request("GET", "/")
+        await transport.aclose()
+        with pytest.raises(RuntimeError, match="closed"):
+            await transport.request("GET", "/")
+
+
 async def test_connect_refused() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
