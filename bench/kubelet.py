@@ -34,9 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from client.rest import NODES, PODS, RESTClient
+from client.transport import TransportError
 from tests.apiserver.e2e.conftest import ROOT, Server, start_server, stop_server
 
 from ._common import quantiles_ms
@@ -109,7 +108,7 @@ async def create_all(rest: RESTClient, pods: list[dict[str, Any]]) -> dict[str, 
                 try:
                     await rest.create(PODS, p, namespace=NAMESPACE)
                     break
-                except httpx.TransportError:
+                except TransportError:
                     if attempt == 2:
                         raise
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import re
 import shutil
@@ -297,13 +296,6 @@ def cycle_only(n_nodes: int, n_pods: int) -> float:
     return n_pods / (time.perf_counter() - t)
 
 
-def _remember_missing_sniffio() -> None:
-    """As scheduler/__main__.py does: httpcore's per-request ``import sniffio`` must not
-    walk sys.path every time when sniffio is not installed (this client's CPU counts)."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.scheduler")
     p.add_argument("--quick", action="store_true", help="100x300 and 1000x500 only (under a minute)")
@@ -314,10 +306,9 @@ def main() -> None:
         default=0,
         help="pods for the API server ceiling (default 500; --quick 200)",
     )
-    p.add_argument("--scheduler-args", default="", help="extra flags for python -m scheduler, e.g. --http2")
+    p.add_argument("--scheduler-args", default="", help="extra flags for python -m scheduler, e.g. --verbose")
     args = p.parse_args()
     SCHEDULER_ARGS.extend(args.scheduler_args.split())
-    _remember_missing_sniffio()
     if args.sizes:
         sizes = [(int(a), int(b)) for a, b in (s.split("x") for s in args.sizes.split(","))]
     elif args.quick:

@@ -2,6 +2,8 @@
 
 * ``rest`` and ``kubeconfig``: an asyncio REST client built from a kubeconfig
   (client-go ``rest``/``dynamic``, ``tools/clientcmd``);
+* ``transport`` and ``http11``: the HTTP/1.1 keep-alive connection pool under it
+  (the role of Go's ``net/http`` Transport);
 * ``reflector``, ``informer`` and ``cache``: list+watch into a local indexed cache
   with event handlers (client-go ``tools/cache``);
 * ``workqueue`` and ``clock``: the rate-limited, deduplicating controller queue

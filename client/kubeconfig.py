@@ -33,10 +33,10 @@ class KubeConfig:
     token: str | None = None
     insecure_skip_tls_verify: bool = False
 
-    def ssl_context(self) -> ssl.SSLContext | bool:
-        """TLS settings for httpx: trust the CA, present the client certificate."""
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS settings for the connections: trust the CA, present the client certificate."""
         if not self.server.startswith("https"):
-            return False
+            return None
         if self.insecure_skip_tls_verify:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False

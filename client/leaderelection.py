@@ -45,11 +45,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from apimachinery import errors
 from apimachinery.meta import format_micro_time, parse_time
 from client.rest import LEASES, RESTClient
+from client.transport import TransportError
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +237,7 @@ class LeaderElector:
                     except errors.StatusError as err:
                         if not errors.is_conflict(err) or attempt == 2:
                             raise
-        except (errors.StatusError, httpx.TransportError, TimeoutError) as err:
+        except (errors.StatusError, TransportError, TimeoutError) as err:
             log.warning("%s: failed to release lease %s: %s", self.identity, self.lock.describe(), err)
             return False
         self._observe(record)
@@ -261,12 +260,12 @@ class LeaderElector:
                 return False
             try:
                 await self.lock.create(record)
-            except (errors.StatusError, httpx.TransportError) as err:
+            except (errors.StatusError, TransportError) as err:
                 log.info("%s: error creating lease %s: %s", self.identity, self.lock.describe(), err)
                 return False
             self._observe(record)
             return True
-        except httpx.TransportError as err:
+        except TransportError as err:
             log.warning("%s: error retrieving lease %s: %s", self.identity, self.lock.describe(), err)
             return False
 
@@ -283,7 +282,7 @@ class LeaderElector:
             record = replace(record, leader_transitions=old.leader_transitions + 1)
         try:
             await self.lock.update(record)
-        except (errors.StatusError, httpx.TransportError) as err:
+        except (errors.StatusError, TransportError) as err:
             log.info("%s: failed to update lease %s: %s", self.identity, self.lock.describe(), err)
             return False
         self._observe(record)

@@ -40,10 +40,9 @@ from collections.abc import AsyncIterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-import httpx
-
 from apimachinery import errors
 from client.rest import GVR, RESTClient, WatchEvent
+from client.transport import TransportError
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +255,7 @@ class Reflector:
                 )
                 async with stream as events:
                     count = await self._handle_watch(events)
-            except httpx.TransportError as err:
+            except TransportError as err:
                 # The connection failed or broke (the server may be restarting): keep our
                 # place and watch again after a pause (isWatchErrorRetriable).
                 log.info("%s: watch failed (%s); retrying", self.name, err)

@@ -13,17 +13,23 @@ and objects are plain dicts of the wire JSON::
 
 * ``load_kubeconfig(path)`` (client/kubeconfig.py) reads the server URL, the CA and a credential (client
   certificate + key, or a bearer token), from embedded ``*-data`` fields or files;
-* ``RESTClient`` wraps one ``httpx.AsyncClient`` (a keep-alive pool; HTTP/2 if asked);
-* a failed request raises :class:`~apimachinery.errors.StatusError`, rebuilt from the
-  ``Status`` body the server sent (``errors.from_status``), so callers test
-  ``errors.is_not_found(err)``, ``is_conflict``, ``is_resource_expired`` ...;
-* the only hidden retry is client-go's: a 429 or 5xx answer carrying ``Retry-After``
-  is retried after that many seconds, at most ``max_retries`` (10) times;
+* ``RESTClient`` sends over one :class:`~client.transport.Transport` (client/transport.py):
+  HTTP/1.1 on a pool of keep-alive connections, at most 100 carrying requests at
+  once, as client-go over Go's net/http; a request that gets no answer raises
+  :class:`~client.transport.TransportError` (``ConnectError``, ``ReadTimeout``, ...);
+* a request answered with an error raises :class:`~apimachinery.errors.StatusError`,
+  rebuilt from the ``Status`` body the server sent (``errors.from_status``), so callers
+  test ``errors.is_not_found(err)``, ``is_conflict``, ``is_resource_expired`` ...;
+* two retries are hidden, both upstream's: a 429 or 5xx answer carrying ``Retry-After``
+  is retried after that many seconds, at most ``max_retries`` (10) times (client-go);
+  a GET sent on a keep-alive connection the server had just closed is sent once more
+  on a new one (net/http, in the transport);
 * ``watch(...)`` returns a :class:`Watch`: an async context manager that opens the
   stream, and an async iterator of ``{"type", "object"}`` events, one per line.
 
 Mirrors: k8s.io/client-go/rest/{config.go, request.go (checkWait, transformResponse),
-with_retry.go}, client-go/dynamic/simple.go, client-go/tools/clientcmd/loader.go.
+with_retry.go}, client-go/dynamic/simple.go, client-go/discovery (``get_path``),
+client-go/tools/clientcmd/loader.go.
 """
 
 from __future__ import annotations
@@ -34,13 +40,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TypedDict
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
 import orjson
 
 from apimachinery import errors
 from client.kubeconfig import KubeConfig, load_kubeconfig
+from client.transport import Response, StreamingResponse, Transport
 
 
 class GVR(NamedTuple):
@@ -94,30 +100,30 @@ class WatchEvent(TypedDict):
     object: dict[str, Any]
 
 
-def _retry_after(response: httpx.Response) -> int | None:
+def _retry_after(response: Response) -> int | None:
     """client-go's ``checkWait``: 429 and 5xx may carry ``Retry-After: <seconds>``."""
-    if response.status_code != 429 and response.status_code < 500:
+    if response.status != 429 and response.status < 500:
         return None
     try:
-        seconds = int(response.headers.get("Retry-After", ""))
+        seconds = int(response.headers.get("retry-after", ""))
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
 
 
-def _error(response: httpx.Response, method: str, gvr: GVR | None, name: str) -> errors.StatusError:
+def _error(response: Response, method: str, gvr: GVR | None, name: str) -> errors.StatusError:
     """The error for a non-2xx answer: the server's Status if it sent one (transformResponse)."""
-    body = response.content
+    body = response.body
     try:
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError:
         decoded = None
     if isinstance(decoded, dict) and decoded.get("kind") == "Status":
         status: errors.Status = decoded  # type: ignore[assignment]
-        status.setdefault("code", response.status_code)
+        status.setdefault("code", response.status)
         return errors.from_status(status)
     return errors.new_generic_server_response(
-        response.status_code,
+        response.status,
         method,
         gvr.group_resource() if gvr else None,
         name,
@@ -137,6 +143,11 @@ def _params(**values: Any) -> dict[str, str]:
     return out
 
 
+def _target(path: str, params: dict[str, str] | None) -> str:
+    """The request target: the path, and the query if there is one (``a=b&c=d``)."""
+    return f"{path}?{urlencode(params)}" if params else path
+
+
 class RESTClient:
     """CRUD, patch and watch for any resource, over one keep-alive HTTP connection pool."""
 
@@ -144,24 +155,23 @@ class RESTClient:
         self,
         config: KubeConfig,
         *,
-        http2: bool = False,
         timeout: float = 30.0,
         max_retries: int = 10,
         user_agent: str = "pykube-client/0.1",
-        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
     ) -> None:
         self.config = config
         self.max_retries = max_retries
         headers = {"Accept": "application/json", "User-Agent": user_agent}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
-        self._http = httpx.AsyncClient(
-            base_url=config.server,
-            verify=config.ssl_context(),
-            http2=http2,
-            timeout=timeout,
+        self._transport = Transport(
+            config.server,
+            ssl_context=config.ssl_context(),
             headers=headers,
-            transport=transport,  # tests may pass httpx.MockTransport
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            max_connections=max_connections,
         )
 
     @classmethod
@@ -175,7 +185,7 @@ class RESTClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
 
     # --- the verbs --------------------------------------------------------------------
 
@@ -330,26 +340,30 @@ class RESTClient:
     ) -> Any:
         """Send one request; decode the JSON answer or raise the server's StatusError."""
         content = orjson.dumps(body) if body is not None else None
-        headers = {"Content-Type": content_type} if content is not None else None
-        url = gvr.path(namespace, name, subresource)
+        target = _target(gvr.path(namespace, name, subresource), params)
         attempt = 0
         while True:
-            response = await self._http.request(method, url, params=params, content=content, headers=headers)
+            response = await self._transport.request(method, target, content, content_type)
             wait = _retry_after(response)
             if wait is None or attempt >= self.max_retries:
                 break
             attempt += 1
             await asyncio.sleep(wait)
         if response.is_success:
-            return orjson.loads(response.content) if response.content else None
+            return orjson.loads(response.body) if response.body else None
         raise _error(response, method, gvr, name)
+
+    async def get_path(self, path: str) -> Any:
+        """GET a document above the resources, by its path: ``/api``, ``/apis/apps/v1`` (discovery)."""
+        response = await self._transport.request("GET", path)
+        if response.is_success:
+            return orjson.loads(response.body)
+        raise _error(response, "GET", None, "")
 
     async def _open_stream(
         self, path: str, params: dict[str, str], read_timeout: float | None
-    ) -> httpx.Response:
-        timeout = httpx.Timeout(self._http.timeout.connect, read=read_timeout)
-        request = self._http.build_request("GET", path, params=params, timeout=timeout)
-        return await self._http.send(request, stream=True)
+    ) -> StreamingResponse:
+        return await self._transport.stream("GET", _target(path, params), read_timeout=read_timeout)
 
 
 class Watch:
@@ -377,13 +391,11 @@ class Watch:
         # The server ends the stream after timeoutSeconds; the read timeout only guards
         # against a dead connection, so it is longer (and infinite without timeoutSeconds).
         self._read_timeout = timeout_seconds + 30.0 if timeout_seconds else None
-        self._response: httpx.Response | None = None
+        self._response: StreamingResponse | None = None
 
     async def __aenter__(self) -> Watch:
         response = await self._client._open_stream(self._path, self._params, self._read_timeout)
-        if not response.is_success:
-            await response.aread()
-            await response.aclose()
+        if not response.is_success:  # its body arrived whole; the connection is back in the pool
             raise _error(response, "GET", self._gvr, "")
         self._response = response
         return self
@@ -404,8 +416,8 @@ class Watch:
     async def _events(self) -> AsyncIterator[WatchEvent]:
         if self._response is None:
             raise RuntimeError("open the watch with `async with` first")
-        # aiter_lines joins lines split across chunks and splits chunks holding several.
-        async for line in self._response.aiter_lines():
+        # lines() joins lines split across chunks and splits chunks holding several.
+        async for line in self._response.lines():
             if line.strip():
                 event: WatchEvent = orjson.loads(line)
                 yield event

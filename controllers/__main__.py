@@ -83,5 +83,4 @@ if __name__ == "__main__":
         level=logging.DEBUG if a.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(main(a))

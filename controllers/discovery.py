@@ -19,9 +19,6 @@ ServerPreferredNamespacedResources) and discovery/helper.go (FilteredBy, Support
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import orjson
 
 from client.rest import GVR, RESTClient
 
@@ -38,23 +35,15 @@ class APIResource:
         return f"{self.gvr.group}/{self.gvr.version}" if self.gvr.group else self.gvr.version
 
 
-async def _get(rest: RESTClient, path: str) -> Any:
-    # The REST client addresses resources by GVR; discovery documents sit above that,
-    # so this reads them through the client's connection pool directly.
-    response = await rest._http.get(path)
-    response.raise_for_status()
-    return orjson.loads(response.content)
-
-
 async def server_preferred_resources(rest: RESTClient) -> list[APIResource]:
-    versions = [("", v) for v in (await _get(rest, "/api")).get("versions", [])[:1]]
-    for group in (await _get(rest, "/apis")).get("groups", []):
+    versions = [("", v) for v in (await rest.get_path("/api")).get("versions", [])[:1]]
+    for group in (await rest.get_path("/apis")).get("groups", []):
         preferred = (group.get("preferredVersion") or {}).get("version") or group["versions"][0]["version"]
         versions.append((group["name"], preferred))
     out: list[APIResource] = []
     for group, version in versions:
         path = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-        for r in (await _get(rest, path)).get("resources", []):
+        for r in (await rest.get_path(path)).get("resources", []):
             if "/" in r["name"]:
                 continue
             out.append(

@@ -51,21 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="PERCENT",
         help="0 (default) is upstream's adaptive 50 - nodes/125 percent",
     )
-    p.add_argument(
-        "--http2",
-        type=_bool,
-        default=False,
-        nargs="?",
-        const=True,
-        metavar="BOOL",
-        help="talk HTTP/2 to the API server: one multiplexed connection instead of a pool",
-    )
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 
 
 async def main(args: argparse.Namespace) -> int:
-    rest = RESTClient.from_kubeconfig(args.kubeconfig, user_agent="scheduler/0.1", http2=args.http2)
+    rest = RESTClient.from_kubeconfig(args.kubeconfig, user_agent="scheduler/0.1")
     scheduler = Scheduler(
         rest, percentage_of_nodes_to_score=args.percentage_of_nodes_to_score, identity=args.identity
     )
@@ -95,5 +86,4 @@ if __name__ == "__main__":
         level=logging.DEBUG if arguments.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
     sys.exit(asyncio.run(main(arguments)))

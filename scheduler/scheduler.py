@@ -18,12 +18,12 @@
 
 The binding cycle never holds up the next scheduling cycle: the pod is already
 assumed, so the loop moves on while the POST is in flight (upstream runs
-``bindingCycle`` in a goroutine). The in-flight limit is a semaphore; 16 keeps every
-connection in the client's keep-alive pool (httpx keeps 20 idle connections, so a
-higher limit opens and closes TLS connections on every burst: a handshake costs
-more CPU than the binding). Events go through the client library's event broadcaster
-(client/events.py: a bounded queue, the correlator, one writer) and never delay a
-binding: the writer waits while bindings are in flight (its ``gate``).
+``bindingCycle`` in a goroutine). The in-flight limit is a semaphore of 16: it was
+set when the client (httpx) kept only 20 idle connections and a higher limit paid a
+TLS handshake per burst; client/transport.py keeps every connection it opens (up to
+100), and 16 has not been re-tuned since. Events go through the client library's event
+broadcaster (client/events.py: a bounded queue, the correlator, one writer) and never
+delay a binding: the writer waits while bindings are in flight (its ``gate``).
 
 Everything runs on one asyncio loop, so the scheduling cycle, which never awaits,
 sees a cache no informer callback can change halfway through. With

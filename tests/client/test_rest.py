@@ -1,4 +1,4 @@
-"""client/rest.py against the real API server (and, for retries, a scripted transport)."""
+"""client/rest.py against the real API server (and, for retries, a scripted HTTP server)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
+import orjson
 import pytest
 import yaml
 
 from apimachinery import errors
 from client.rest import CONFIGMAPS, GVR, LEASES, KubeConfig, PatchType, RESTClient, load_kubeconfig
 from tests.apiserver.e2e.conftest import Server
+from tests.client.scripted_server import Reply, ScriptedServer, reply
 
 
 def _cm(name: str, **data: str) -> dict[str, Any]:
@@ -154,68 +155,67 @@ async def test_error_for_a_non_status_body_and_unknown_group(rest: RESTClient) -
     assert errors.is_not_found(e.value)
 
 
-# --- Retry-After, with a scripted transport -----------------------------------------------
+# --- Retry-After, against a scripted server ------------------------------------------------
 
 
-def _scripted(answers: list[httpx.Response], calls: list[httpx.Request]) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return answers.pop(0)
-
-    return httpx.MockTransport(handler)
-
-
-STATUS_429 = {
-    "kind": "Status",
-    "apiVersion": "v1",
-    "status": "Failure",
-    "reason": "TooManyRequests",
-    "message": "slow down",
-    "code": 429,
-}
+STATUS_429 = orjson.dumps(
+    {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "reason": "TooManyRequests",
+        "message": "slow down",
+        "code": 429,
+    }
+)
+STATUS_409 = STATUS_429.replace(b"429", b"409")
 
 
 @pytest.mark.parametrize(
     ("answers", "attempts", "ok"),
     [
-        (
-            [
-                httpx.Response(429, json=STATUS_429, headers={"Retry-After": "0"}),
-                httpx.Response(200, json={}),
-            ],
-            2,
-            True,
-        ),
-        (
-            [httpx.Response(503, text="busy", headers={"Retry-After": "0"}), httpx.Response(200, json={})],
-            2,
-            True,
-        ),
-        ([httpx.Response(429, json=STATUS_429)], 1, False),  # no Retry-After: no retry
-        ([httpx.Response(409, json={**STATUS_429, "code": 409}, headers={"Retry-After": "0"})], 1, False),
-        ([httpx.Response(500, text="x", headers={"Retry-After": "0"})] * 4, 3, False),  # max_retries=2
+        ([reply(429, STATUS_429, Retry_After="0"), reply(200, b"{}")], 2, True),
+        ([reply(503, b"busy", Retry_After="0"), reply(200, b"{}")], 2, True),
+        ([reply(429, STATUS_429)], 1, False),  # no Retry-After: no retry
+        ([reply(409, STATUS_409, Retry_After="0")], 1, False),
+        ([reply(500, b"x", Retry_After="0")] * 4, 3, False),  # max_retries=2
     ],
     ids=["429-retried", "503-retried", "429-without-header", "409-never-retried", "gives-up"],
 )
-async def test_retry_after(answers: list[httpx.Response], attempts: int, ok: bool) -> None:
-    calls: list[httpx.Request] = []
-    config = KubeConfig(server="http://api.test", token="t")
-    async with RESTClient(config, max_retries=2, transport=_scripted(list(answers), calls)) as rest:
-        if ok:
-            assert await rest.get(CONFIGMAPS, "x", namespace="default") == {}
-        else:
-            with pytest.raises(errors.StatusError):
-                await rest.get(CONFIGMAPS, "x", namespace="default")
-    assert len(calls) == attempts
-    assert calls[0].headers["Authorization"] == "Bearer t"
+async def test_retry_after(answers: list[Reply], attempts: int, ok: bool) -> None:
+    async with ScriptedServer(list(answers)) as server:
+        config = KubeConfig(server=server.url, token="t")
+        async with RESTClient(config, max_retries=2) as rest:
+            if ok:
+                assert await rest.get(CONFIGMAPS, "x", namespace="default") == {}
+            else:
+                with pytest.raises(errors.StatusError):
+                    await rest.get(CONFIGMAPS, "x", namespace="default")
+    assert len(server.requests) == attempts
+    assert server.requests[0].headers["authorization"] == "Bearer t"
+    assert server.requests[0].target == "/api/v1/namespaces/default/configmaps/x"
 
 
 async def test_error_from_a_non_status_body() -> None:
-    calls: list[httpx.Request] = []
-    transport = _scripted([httpx.Response(500, text="boom")], calls)
-    async with RESTClient(KubeConfig(server="http://api.test"), transport=transport) as rest:
-        with pytest.raises(errors.StatusError) as e:
-            await rest.get(CONFIGMAPS, "x", namespace="default")
+    async with ScriptedServer([reply(500, b"boom")]) as server:
+        async with RESTClient(KubeConfig(server=server.url)) as rest:
+            with pytest.raises(errors.StatusError) as e:
+                await rest.get(CONFIGMAPS, "x", namespace="default")
     assert e.value.code == 500
     assert e.value.reason == errors.Reason.INTERNAL_ERROR
     assert "boom" in e.value.message
+
+
+async def test_query_parameters_and_request_bodies_on_the_wire() -> None:
+    async with ScriptedServer([reply(200, b'{"items":[]}'), reply(201, b"{}")]) as server:
+        async with RESTClient(KubeConfig(server=server.url)) as rest:
+            await rest.list(CONFIGMAPS, namespace="ns", label_selector="app in (a,b),tier!=db", limit=5)
+            await rest.patch(CONFIGMAPS, "c", [{"op": "remove", "path": "/data"}], namespace="ns",
+                             patch_type=PatchType.JSON, field_manager="me")  # fmt: skip
+    listed, patched = server.requests
+    assert listed.target == (
+        "/api/v1/namespaces/ns/configmaps?labelSelector=app+in+%28a%2Cb%29%2Ctier%21%3Ddb&limit=5"
+    )
+    assert (patched.method, patched.target) == ("PATCH", "/api/v1/namespaces/ns/configmaps/c?fieldManager=me")
+    assert patched.headers["content-type"] == PatchType.JSON.value
+    assert orjson.loads(patched.body) == [{"op": "remove", "path": "/data"}]

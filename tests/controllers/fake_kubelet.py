@@ -279,6 +279,5 @@ if __name__ == "__main__":
     p.add_argument("--succeed-image", default="")
     p.add_argument("--pending-image", default="")
     logging.basicConfig(level=logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(p.parse_args()))
