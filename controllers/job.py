@@ -81,6 +81,9 @@ class JobController(Controller):
         self.backoffs: dict[str, BackoffRecord] = {}
         self.backoff_base = float(options.get("pod_failure_backoff", DEFAULT_POD_FAILURE_BACKOFF))
         self.backoff_cap = float(options.get("max_pod_failure_backoff", MAX_POD_FAILURE_BACKOFF))
+        #: per Job, the resourceVersions our own status writes replaced: a cached Job at one
+        #: of them is older than what we wrote (see reconcile)
+        self.superseded: dict[str, set[str]] = {}
 
     def watches(self) -> list[Watch]:
         return [
@@ -129,11 +132,19 @@ class JobController(Controller):
             self.expectations.forget(key)
             self.removals.pop(key, None)
             self.backoffs.pop(key, None)
+            self.superseded.pop(key, None)
             return None
         if is_finished(job):
             self.backoffs.pop(key, None)
             return None
         ns = meta(job).get("namespace", "")
+        rv = meta(job).get("resourceVersion", "")
+        if rv in self.superseded.get(key, ()):
+            # The cache has not seen our last status write yet. Counting from it would
+            # miss the pods we counted and released last time (their finalizer is gone),
+            # and create their replacements; the Job's watch event will bring us back.
+            return None
+        self.superseded.pop(key, None)
         satisfied = self.expectations.satisfied(key)
         pods = [p for p in self.cache(PODS).by_index("owner", meta(job)["uid"]) if is_controlled_by(p, job)]
         p = plan(
@@ -165,6 +176,7 @@ class JobController(Controller):
         out = await self.ctx.client.update(
             JOBS, updated, namespace=meta(job).get("namespace", ""), subresource="status"
         )
+        self.superseded.setdefault(object_key(job), set()).add(meta(job).get("resourceVersion", ""))
         return out if isinstance(out, dict) and out.get("metadata") else updated
 
     async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> None:
