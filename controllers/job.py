@@ -1,162 +1,80 @@
 """The Job controller: run pods until enough succeed, or give up after too many fail.
 
 A Job wants ``spec.completions`` successful pods (default 1), running at most
-``spec.parallelism`` at a time (default 1). Each reconcile counts the Job's pods
-(by controller reference): *active* (not finished), *succeeded*, *failed*, and then
+``spec.parallelism`` at a time (default 1); with ``completionMode: Indexed`` it
+wants one successful pod per index ``0 .. completions-1`` (job_indexes.py). Each
+sync (``syncJob``) looks at the Job's pods (by controller reference) and
 
-* **fails** the Job when failures exceed ``backoffLimit`` (default 6) — conditions
-  ``FailureTarget`` then ``Failed``, reason ``BackoffLimitExceeded``, message "Job has
-  reached the specified backoff limit" — or when ``activeDeadlineSeconds`` have
-  passed since ``startTime`` (reason ``DeadlineExceeded``), deleting active pods;
-* **completes** it when ``succeeded >= completions``: conditions ``SuccessCriteriaMet``
-  and ``Complete`` (reason ``CompletionsReached``), ``completionTime`` set. That is
-  what ``kubectl wait --for=condition=complete job/x`` waits for;
-* otherwise keeps ``min(parallelism, completions - succeeded)`` pods active,
-  creating (in slow-start batches) or deleting the difference.
+* **fails** the Job when a failed pod matches a ``FailJob`` rule of
+  ``podFailurePolicy`` (reason ``PodFailurePolicy``), when counted failures exceed
+  ``backoffLimit`` (default 6; reason ``BackoffLimitExceeded``, "Job has reached the
+  specified backoff limit"), or when ``activeDeadlineSeconds`` have passed since
+  ``startTime`` (``DeadlineExceeded``): it deletes the active pods, writes the interim
+  condition ``FailureTarget``, and ``Failed`` once no pod is terminating;
+* **completes** it when ``succeeded >= completions`` (Indexed: every index succeeded)
+  and nothing runs: ``SuccessCriteriaMet``, then ``Complete`` (reason
+  ``CompletionsReached``) with ``completionTime``. That is what
+  ``kubectl wait --for=condition=complete job/x`` waits for;
+* otherwise keeps ``min(parallelism, completions - succeeded)`` pods active (Indexed:
+  one per pending index, the lowest first), creating in slow-start batches or deleting
+  the difference; after failures it creates replacements only once the exponential
+  back-off since the last failure has passed, requeueing itself for that moment
+  (job_failure.py).
 
 Events on the Job, from ``job-controller``: ``SuccessfulCreate`` / ``SuccessfulDelete``
 / ``FailedCreate`` per pod (controllers/podcontrol.py), then, once the finished status
 is written, ``Completed`` "Job completed", or a Warning with the failure's reason and
-message (``BackoffLimitExceeded``, ``DeadlineExceeded``): ``recordJobFinished``.
+message (``BackoffLimitExceeded``, ``DeadlineExceeded``, ``PodFailurePolicy``):
+``recordJobFinished``.
 
-Simplifications, documented: no pod-failure backoff delay between retries (upstream
-waits 10 s, 20 s, 40 s ...), no Indexed completion mode, no podFailurePolicy, no
-finalizer-based tracking (counts come from the pods that exist, never decreasing
-below what status already recorded).
+**Finalizer-based tracking.** Every pod is created with the finalizer
+``batch.kubernetes.io/job-tracking``, so it cannot vanish before the controller has
+counted it. A finished pod is counted in two steps that survive a crash between them:
+its uid goes into ``status.uncountedTerminatedPods`` (status written), its finalizer is
+removed, and uids whose finalizer is gone move into ``status.succeeded`` /
+``status.failed`` (status written again). Counts therefore never depend on pods
+still existing: pod GC, ``kubectl delete pod`` or a TTL may remove them. Pods whose
+Job is gone or finished have their finalizer removed too (the ``pod:`` keys below),
+otherwise they would stay forever.
 
-Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, pastBackoffLimitOnFailure,
-pastActiveDeadline, newCondition) and pkg/controller/job/util (IsJobFinished).
+Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob,
+trackJobStatusAndRemoveFinalizers, flushUncountedAndRemoveFinalizers,
+cleanUncountedPodsWithoutFinalizers, enactJobFinished, syncOrphanPod,
+pastBackoffLimitOnFailure, isPodFailed), tracking_utils.go (uidTrackingExpectations)
+and pkg/controller/job/util (IsJobFinished).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.meta import object_key, split_key
 from client.cache import copy
 from client.events import NORMAL, WARNING
+from client.rest import PatchType
 from controllers.base import JOBS, PODS, Context, Controller, Result, Watch
 from controllers.expectations import Expectations
-from controllers.podcontrol import PodControl
-from controllers.replicaset import deletion_order, pod_from_template, pod_owner_keys, run_in_batches
-from controllers.util import (
-    Obj,
-    epoch,
-    find_condition,
-    is_controlled_by,
-    is_pod_active,
-    is_pod_ready,
-    meta,
-    pod_phase,
-    set_condition,
-    timestamp,
+from controllers.job_failure import DEFAULT_POD_FAILURE_BACKOFF, MAX_POD_FAILURE_BACKOFF, BackoffRecord
+from controllers.job_sync import (
+    TRACKING_FINALIZER,
+    finish,
+    has_tracking_finalizer,
+    is_finished,
+    job_pod,
+    plan,
 )
+from controllers.podcontrol import PodControl
+from controllers.replicaset import pod_owner_keys, run_in_batches
+from controllers.util import Obj, controller_of, find_condition, is_controlled_by, meta
 
-DEFAULT_BACKOFF_LIMIT = 6
+__all__ = ["JobController", "is_finished", "job_pod", "plan"]
 
+#: Key prefix of a pod whose tracking finalizer has no live Job to remove it (orphanQueue).
+ORPHAN_POD = "pod:"
 
-def is_finished(job: Obj) -> bool:
-    conds = (job.get("status") or {}).get("conditions")
-    return any(
-        (c := find_condition(conds, t)) is not None and c.get("status") == "True"
-        for t in ("Complete", "Failed")
-    )
-
-
-def _condition(ctype: str, reason: str, message: str, now: float) -> dict[str, Any]:
-    t = timestamp(now)
-    return {
-        "type": ctype,
-        "status": "True",
-        "reason": reason,
-        "message": message,
-        "lastProbeTime": t,
-        "lastTransitionTime": t,
-    }
-
-
-@dataclass
-class JobPlan:
-    status: dict[str, Any]
-    create: int = 0
-    delete: list[Obj] = field(default_factory=list)
-    requeue_after: float | None = None
-
-
-def plan(job: Obj, pods: list[Obj], now: float) -> JobPlan:
-    """What to do for this Job and its pods (``syncJob`` + ``manageJob``), as data."""
-    spec = job.get("spec") or {}
-    status = dict(job.get("status") or {})
-    active = [p for p in pods if is_pod_active(p)]
-    succeeded = max(int(status.get("succeeded", 0)), sum(1 for p in pods if pod_phase(p) == "Succeeded"))
-    failed = max(int(status.get("failed", 0)), sum(1 for p in pods if pod_phase(p) == "Failed"))
-    status.update(
-        active=len(active),
-        succeeded=succeeded,
-        failed=failed,
-        ready=sum(1 for p in active if is_pod_ready(p)),
-    )
-    status.setdefault("startTime", timestamp(now))
-    result = JobPlan(status)
-    conditions = list(status.get("conditions") or [])
-
-    completions = spec.get("completions")
-    parallelism = int(spec.get("parallelism", 1))
-    backoff_limit = int(spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT))
-    deadline = spec.get("activeDeadlineSeconds")
-
-    failure: tuple[str, str] | None = None
-    if failed > backoff_limit:
-        failure = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
-    elif deadline is not None and epoch(status["startTime"]) + int(deadline) <= now:
-        failure = ("DeadlineExceeded", "Job was active longer than specified deadline")
-    elif deadline is not None:
-        result.requeue_after = epoch(status["startTime"]) + int(deadline) - now
-
-    if failure is not None:
-        conditions = set_condition(conditions, _condition("FailureTarget", *failure, now))
-        conditions = set_condition(conditions, _condition("Failed", *failure, now))
-        result.delete = active
-        result.requeue_after = None
-    elif (completions is not None and succeeded >= int(completions)) or (
-        completions is None and succeeded > 0 and not active
-    ):
-        message = "Reached expected number of succeeded pods"
-        conditions = set_condition(
-            conditions, _condition("SuccessCriteriaMet", "CompletionsReached", message, now)
-        )
-        conditions = set_condition(conditions, _condition("Complete", "CompletionsReached", message, now))
-        status.setdefault("completionTime", timestamp(now))
-        result.delete = active
-        result.requeue_after = None
-    else:
-        if completions is not None:
-            want = min(parallelism, int(completions) - succeeded)
-        else:
-            want = parallelism if succeeded == 0 else 0
-        if len(active) < want:
-            result.create = want - len(active)
-        elif len(active) > want:
-            result.delete = deletion_order(active)[: len(active) - want]
-    if conditions:
-        status["conditions"] = conditions
-    return result
-
-
-def job_pod(job: Obj) -> Obj:
-    template = copy((job.get("spec") or {}).get("template") or {})
-    labels = template.setdefault("metadata", {}).setdefault("labels", {})
-    uid, name = meta(job)["uid"], meta(job)["name"]
-    labels.update(
-        {
-            "batch.kubernetes.io/controller-uid": uid,
-            "controller-uid": uid,
-            "batch.kubernetes.io/job-name": name,
-            "job-name": name,
-        }
-    )
-    return pod_from_template(job, template, "batch/v1", "Job")
+REMOVE_FINALIZER_PATCH = {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}}
 
 
 def finished_condition(status: dict[str, Any]) -> dict[str, Any] | None:
@@ -176,63 +94,203 @@ class JobController(Controller):
         self.expectations = Expectations(ctx.now)
         self.recorder = ctx.recorder("job-controller")
         self.pod_control = PodControl(ctx.client, self.recorder)
+        #: finalizerExpectations: per Job, uids whose finalizer removal is not yet seen
+        self.removals: dict[str, set[str]] = {}
+        #: podBackoffStore: per Job, failures since the last success
+        self.backoffs: dict[str, BackoffRecord] = {}
+        self.backoff_base = float(options.get("pod_failure_backoff", DEFAULT_POD_FAILURE_BACKOFF))
+        self.backoff_cap = float(options.get("max_pod_failure_backoff", MAX_POD_FAILURE_BACKOFF))
+        #: per Job, the resourceVersions our own status writes replaced: a cached Job at one
+        #: of them is older than what we wrote (see reconcile)
+        self.superseded: dict[str, set[str]] = {}
 
     def watches(self) -> list[Watch]:
-        return [Watch(JOBS), Watch(PODS, keys=pod_owner_keys("Job"), observe=self._observe)]
+        return [
+            Watch(JOBS, observe=self._observe_job),
+            Watch(PODS, keys=self._pod_keys, observe=self._observe),
+        ]
+
+    def _job_of(self, pod: Obj) -> Obj | None:
+        ref = controller_of(pod)
+        if ref is None or ref.get("kind") != "Job":
+            return None
+        job = self.cache(JOBS).get(f"{meta(pod).get('namespace', '')}/{ref.get('name')}")
+        return job if job is not None and meta(job).get("uid") == ref.get("uid") else None
+
+    def _pod_keys(self, pod: Obj) -> list[str]:
+        keys = pod_owner_keys("Job")(pod)
+        if has_tracking_finalizer(pod):
+            ref = controller_of(pod)
+            if ref is None or ref.get("kind") == "Job":
+                job = self._job_of(pod)
+                if job is None or is_finished(job):
+                    keys.append(ORPHAN_POD + object_key(pod))  # no sync will remove it
+        return keys
 
     def _observe(self, event: str, old: Obj | None, pod: Obj) -> None:
         for key in pod_owner_keys("Job")(pod):
-            if event == "add":
+            if event == "add" and not meta(pod).get("deletionTimestamp"):
                 self.expectations.creation_observed(key)
             elif event == "delete" or meta(pod).get("deletionTimestamp"):
-                self.expectations.deletion_observed(key, f"{meta(pod).get('namespace')}/{meta(pod)['name']}")
+                self.expectations.deletion_observed(key, object_key(pod))
+            if event == "delete" or not has_tracking_finalizer(pod):
+                self.removals.get(key, set()).discard(str(meta(pod).get("uid")))
+
+    def _observe_job(self, event: str, old: Obj | None, job: Obj) -> None:
+        if event == "delete" or is_finished(job):  # cleanupPodFinalizers
+            for pod in self.cache(PODS).by_index("owner", meta(job).get("uid", "")):
+                if has_tracking_finalizer(pod):
+                    self.enqueue(ORPHAN_POD + object_key(pod))
 
     async def reconcile(self, key: str) -> Result | None:
+        if key.startswith(ORPHAN_POD):
+            await self._sync_orphan_pod(key.removeprefix(ORPHAN_POD))
+            return None
         job = self.cache(JOBS).get(key)
         if job is None:
             self.expectations.forget(key)
+            self.removals.pop(key, None)
+            self.backoffs.pop(key, None)
+            self.superseded.pop(key, None)
             return None
-        if is_finished(job) or meta(job).get("deletionTimestamp"):
+        if is_finished(job):
+            self.backoffs.pop(key, None)
             return None
         ns = meta(job).get("namespace", "")
+        rv = meta(job).get("resourceVersion", "")
+        if rv in self.superseded.get(key, ()):
+            # The cache has not seen our last status write yet. Counting from it would
+            # miss the pods we counted and released last time (their finalizer is gone),
+            # and create their replacements; the Job's watch event will bring us back.
+            return None
+        self.superseded.pop(key, None)
+        satisfied = self.expectations.satisfied(key)
         pods = [p for p in self.cache(PODS).by_index("owner", meta(job)["uid"]) if is_controlled_by(p, job)]
-        if not self.expectations.satisfied(key):
-            return None  # the events of our last creations/deletions are still on the way
-        p = plan(job, pods, self.ctx.now())
-        if p.create:
-            self.expectations.expect_creations(key, p.create)
-            pod = job_pod(job)
-
-            async def create() -> None:
-                await self.pod_control.create_pod(ns, pod, job)
-
-            skipped, err = await run_in_batches(p.create, create)
-            for _ in range(skipped):
-                self.expectations.creation_observed(key)
-            if err is not None:
-                raise err
-        if p.delete:
-            self.expectations.expect_deletions(key, [f"{ns}/{meta(v)['name']}" for v in p.delete])
-            for victim in p.delete:
-                try:
-                    await self.pod_control.delete_pod(
-                        ns, meta(victim)["name"], job, propagation_policy="Background"
-                    )
-                except errors.StatusError as err:
-                    self.expectations.deletion_observed(key, f"{ns}/{meta(victim)['name']}")
-                    if not errors.is_not_found(err):
-                        raise
-        if p.status != (job.get("status") or {}):
-            updated = copy(job)
-            updated["status"] = p.status
-            await self.ctx.client.update(JOBS, updated, namespace=ns, subresource="status")
-            finished = finished_condition(p.status)
-            if finished is not None:  # is_finished(job) was False: it finished just now
-                self._record_finished(job, finished)
+        p = plan(
+            job,
+            pods,
+            self.ctx.now(),
+            satisfied=satisfied,
+            expected_removals=frozenset(self.removals.get(key, ())),
+            backoff=self.backoffs.get(key),
+            backoff_base=self.backoff_base,
+            backoff_cap=self.backoff_cap,
+        )
+        await self._delete_pods(key, job, p.delete)
+        await self._create_pods(key, job, p.create)
+        if p.flush:
+            job = await self._write_status(job, p.status)
+            self.backoffs[key] = p.backoff
+        removed, err = await self._remove_finalizers(key, ns, p.remove_finalizers)
+        status, changed = finish(p.status, p, removed, self.ctx.now())
+        if changed:
+            await self._write_status(job, status)
+        if err is not None:
+            raise err  # counted what could be; retry the rest
         return Result(requeue_after=p.requeue_after) if p.requeue_after else None
+
+    async def _write_status(self, job: Obj, status: dict[str, Any]) -> Obj:
+        updated = copy(job)
+        updated["status"] = status
+        out = await self.ctx.client.update(
+            JOBS, updated, namespace=meta(job).get("namespace", ""), subresource="status"
+        )
+        self.superseded.setdefault(object_key(job), set()).add(meta(job).get("resourceVersion", ""))
+        if not is_finished(job) and (finished := finished_condition(status)) is not None:
+            self._record_finished(job, finished)  # it finished just now
+        return out if isinstance(out, dict) and out.get("metadata") else updated
 
     def _record_finished(self, job: Obj, condition: dict[str, Any]) -> None:
         if condition["type"] == "Complete":
             self.recorder.event(job, NORMAL, "Completed", "Job completed")
         else:
             self.recorder.event(job, WARNING, condition.get("reason", ""), condition.get("message", ""))
+
+    async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> None:
+        if not indexes:
+            return
+        ns = meta(job).get("namespace", "")
+        self.expectations.expect_creations(key, len(indexes))
+        pending = list(indexes)
+
+        async def create() -> None:
+            await self.pod_control.create_pod(ns, job_pod(job, pending.pop(0)), job)
+
+        skipped, err = await run_in_batches(len(indexes), create)
+        for _ in range(skipped):
+            self.expectations.creation_observed(key)
+        if err is not None:
+            raise err
+
+    async def _delete_pods(self, key: str, job: Obj, victims: list[Obj]) -> None:
+        if not victims:
+            return
+        ns = meta(job).get("namespace", "")
+        self.expectations.expect_deletions(key, [object_key(v) for v in victims])
+        for victim in victims:
+            try:
+                await self.pod_control.delete_pod(
+                    ns, meta(victim)["name"], job, propagation_policy="Background"
+                )
+            except errors.StatusError as err:
+                self.expectations.deletion_observed(key, object_key(victim))
+                if not errors.is_not_found(err):
+                    raise
+
+    async def _remove_finalizers(
+        self, key: str, ns: str, pods: list[Obj]
+    ) -> tuple[set[str], BaseException | None]:
+        """PATCH the tracking finalizer away: the uids it is gone from (or whose pod is gone),
+        and the first error."""
+        if not pods:
+            return set(), None
+        uids = [str(meta(p).get("uid")) for p in pods]
+        self.removals.setdefault(key, set()).update(uids)
+
+        async def remove(pod: Obj) -> None:
+            await self.ctx.client.patch(
+                PODS, meta(pod)["name"], REMOVE_FINALIZER_PATCH, namespace=ns, patch_type=PatchType.STRATEGIC
+            )
+
+        results = await asyncio.gather(*(remove(p) for p in pods), return_exceptions=True)
+        removed: set[str] = set()
+        first_error: BaseException | None = None
+        for uid, res in zip(uids, results, strict=True):
+            if isinstance(res, errors.StatusError) and errors.is_not_found(res):
+                res = None
+            if isinstance(res, BaseException):
+                self.removals[key].discard(uid)  # no update will come for it
+                first_error = first_error or res
+            else:
+                removed.add(uid)
+        return removed, first_error
+
+    async def _sync_orphan_pod(self, pod_key: str) -> None:
+        """Remove the tracking finalizer of a pod no Job sync will handle (``syncOrphanPod``)."""
+        pod = self.cache(PODS).get(pod_key)
+        if pod is None or not has_tracking_finalizer(pod):
+            return
+        ref = controller_of(pod)
+        if ref is not None:
+            if ref.get("kind") != "Job" or ref.get("apiVersion") != "batch/v1":
+                return
+            job = self._job_of(pod)
+            if job is None:  # the cache may lag: ask the API server before letting go
+                try:
+                    live = await self.ctx.client.get(
+                        JOBS, ref["name"], namespace=meta(pod).get("namespace", "")
+                    )
+                    job = live if meta(live).get("uid") == ref.get("uid") else None
+                except errors.StatusError as err:
+                    if not errors.is_not_found(err):
+                        raise
+            if job is not None and not is_finished(job):
+                return  # its Job will count it
+        ns, name = split_key(pod_key)
+        try:
+            await self.ctx.client.patch(
+                PODS, name, REMOVE_FINALIZER_PATCH, namespace=ns, patch_type=PatchType.STRATEGIC
+            )
+        except errors.StatusError as err:
+            if not errors.is_not_found(err):
+                raise

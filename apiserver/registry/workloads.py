@@ -192,7 +192,96 @@ class JobStrategy(TemplateStrategy):
         spec.setdefault("backoffLimit", 6)
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
-        spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+        spec.setdefault(
+            "podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed"
+        )
+
+    def validate(self, obj: Object) -> list[FieldError]:
+        """The Job-specific parts of validation.go ValidateJob (completion mode, pod failure policy)."""
+        errs = super().validate(obj)
+        spec = obj.get("spec") or {}
+        mode = spec.get("completionMode")
+        if mode not in ("NonIndexed", "Indexed"):
+            errs.append(fe.not_supported("spec.completionMode", mode, ["NonIndexed", "Indexed"]))
+        if mode == "Indexed":
+            if spec.get("completions") is None:
+                errs.append(fe.required("spec.completions", "when completion mode is Indexed"))
+            for f in ("completions", "parallelism"):
+                if isinstance(spec.get(f), int) and spec[f] > MAX_INDEXED_JOB_SIZE:
+                    errs.append(
+                        fe.invalid(
+                            f"spec.{f}",
+                            spec[f],
+                            f"must be less than or equal to {MAX_INDEXED_JOB_SIZE} when completion mode is Indexed",
+                        )
+                    )
+        elif spec.get("backoffLimitPerIndex") is not None:
+            errs.append(
+                fe.invalid(
+                    "spec.backoffLimitPerIndex",
+                    spec["backoffLimitPerIndex"],
+                    "requires indexed completion mode",
+                )
+            )
+        policy = spec.get("podFailurePolicy")
+        if policy is not None:
+            errs += _validate_pod_failure_policy(policy, spec)
+        return errs
+
+    def validate_update(self, new: Object, old: Object) -> list[FieldError]:
+        errs = super().validate_update(new, old)
+        mode = (new.get("spec") or {}).get("completionMode")
+        if mode != (old.get("spec") or {}).get("completionMode"):
+            errs.append(fe.invalid("spec.completionMode", mode, "field is immutable"))
+        return errs
+
+
+#: validation.go maxParallelismForIndexedJob / maxCompletionsForIndexedJob (simplified: one bound).
+MAX_INDEXED_JOB_SIZE = 100_000
+_POLICY_ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"]
+
+
+def _validate_pod_failure_policy(policy: Any, spec: dict[str, Any]) -> list[FieldError]:
+    """validatePodFailurePolicy: restartPolicy Never, each rule one requirement, known values."""
+    errs: list[FieldError] = []
+    restart = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
+    if restart != "Never":
+        errs.append(
+            fe.invalid(
+                "spec.template.spec.restartPolicy",
+                restart,
+                'only "Never" is supported when podFailurePolicy is specified',
+            )
+        )
+    for i, rule in enumerate((policy or {}).get("rules") or []):
+        path = f"spec.podFailurePolicy.rules[{i}]"
+        action = rule.get("action")
+        if action not in _POLICY_ACTIONS:
+            errs.append(fe.not_supported(f"{path}.action", action, _POLICY_ACTIONS))
+        elif action == "FailIndex" and spec.get("backoffLimitPerIndex") is None:
+            errs.append(fe.invalid(f"{path}.action", action, "requires the backoffLimitPerIndex to be set"))
+        on_codes, on_conditions = rule.get("onExitCodes"), rule.get("onPodConditions")
+        if (on_codes is None) == (on_conditions is None):
+            errs.append(fe.invalid(path, "", "specifying one of onExitCodes and onPodConditions is required"))
+        if on_codes is not None:
+            operator = on_codes.get("operator")
+            if operator not in ("In", "NotIn"):
+                errs.append(fe.not_supported(f"{path}.onExitCodes.operator", operator, ["In", "NotIn"]))
+            values = on_codes.get("values") or []
+            if not values:
+                errs.append(fe.required(f"{path}.onExitCodes.values", "at least one value is required"))
+            if operator == "In" and 0 in values:
+                errs.append(
+                    fe.invalid(
+                        f"{path}.onExitCodes.values[{values.index(0)}]",
+                        0,
+                        "must not be 0 for the In operator",
+                    )
+                )
+        for j, pattern in enumerate(on_conditions or []):
+            if not pattern.get("type"):
+                errs.append(fe.required(f"{path}.onPodConditions[{j}].type", ""))
+    return errs
 
 
 class CronJobStrategy(Strategy):

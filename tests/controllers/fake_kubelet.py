@@ -10,7 +10,10 @@
 * marks every pod bound to its nodes ``Running`` with ``Ready=True`` through
   ``pods/status`` (``--fail-image X``: containers with image X exit 1 instead, so the
   pod is ``Failed``; ``--succeed-image X``: exit 0, ``Succeeded``, for Jobs;
-  ``--pending-image X``: the pod stays ``Pending``, as if the pull never finished);
+  ``--pending-image X``: the pod stays ``Pending``, as if the pull never finished;
+  an image tagged ``exit-N``, e.g. ``busybox:exit-42``: that container terminates
+  with exit code N, the others with 0, and the pod is ``Failed`` if any N is not 0:
+  what a Job's ``podFailurePolicy`` ``onExitCodes`` rules look at);
 * finishes graceful deletion: a pod with a ``deletionTimestamp`` is deleted with
   grace period 0, as a kubelet does once its containers are stopped.
 
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 from typing import Any
 
 from apimachinery import errors
@@ -82,12 +86,22 @@ def node_status() -> dict[str, Any]:
     }
 
 
-def pod_status(pod: dict[str, Any], phase: str, exit_code: int | None) -> dict[str, Any]:
+def image_exit_code(image: str) -> int | None:
+    """``busybox:exit-42`` → 42: the exit code an image asks the fake kubelet for."""
+    m = re.search(r":exit-(\d+)$", image)
+    return int(m.group(1)) if m else None
+
+
+def pod_status(
+    pod: dict[str, Any], phase: str, exit_code: int | None, exit_codes: dict[str, int] | None = None
+) -> dict[str, Any]:
     t = now()
     ready = "True" if phase == "Running" else "False"
     statuses = []
     for c in (pod.get("spec") or {}).get("containers") or []:
         state: dict[str, Any] = {"running": {"startedAt": t}}
+        if exit_codes is not None:
+            exit_code = exit_codes.get(c["name"], 0)
         if exit_code is not None:
             reason = "Completed" if exit_code == 0 else "Error"
             state = {"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": t, "finishedAt": t}}
@@ -236,7 +250,15 @@ class FakeKubelet:
         images = {c.get("image", "") for c in spec.get("containers") or []}
         if self.pending_image and self.pending_image in images:
             return  # an image that never finishes pulling: the pod stays Pending
-        if self.fail_image and self.fail_image in images:
+        codes = {
+            c["name"]: code
+            for c in spec.get("containers") or []
+            if (code := image_exit_code(c.get("image", ""))) is not None
+        }
+        if codes:
+            phase = "Failed" if any(codes.values()) else "Succeeded"
+            new = pod_status(pod, phase, None, codes)
+        elif self.fail_image and self.fail_image in images:
             new = pod_status(pod, "Failed", 1)
         elif self.succeed_image and self.succeed_image in images:
             new = pod_status(pod, "Succeeded", 0)

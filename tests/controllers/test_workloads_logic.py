@@ -1,4 +1,4 @@
-"""Table tests: Job, cron schedules, CronJob, Endpoints, pod GC and node lifecycle logic (fake clock)."""
+"""Table tests: cron schedules, CronJob, Endpoints, pod GC and node lifecycle logic (fake clock)."""
 
 from __future__ import annotations
 
@@ -6,78 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controllers import cron, cronjob, endpoints, job, nodelifecycle, podgc
+from controllers import cron, cronjob, endpoints, nodelifecycle, podgc
 from controllers.util import find_condition, timestamp
 from tests.controllers._objects import T0, pod
-
-# --- Job ----------------------------------------------------------------------------------------
-
-
-def _job(completions: int | None = 3, parallelism: int = 2, backoff: int = 1, **status: object) -> dict:
-    spec: dict = {
-        "parallelism": parallelism,
-        "backoffLimit": backoff,
-        "template": {"spec": {"containers": []}},
-    }
-    if completions is not None:
-        spec["completions"] = completions
-    return {
-        "metadata": {"name": "j", "namespace": "default", "uid": "uid-j"},
-        "spec": spec,
-        "status": dict(status),
-    }
-
-
-@pytest.mark.parametrize(
-    ("phases", "create", "delete", "condition"),
-    [
-        ([], 2, 0, None),
-        (["Running"], 1, 0, None),
-        (["Succeeded", "Running"], 1, 0, None),  # 2 left, 1 running: want min(2, 3-1)=2 → +1
-        (["Succeeded", "Succeeded", "Running"], 0, 0, None),
-        (["Succeeded"] * 3, 0, 0, "Complete"),
-        (["Failed", "Failed"], 0, 0, "Failed"),
-        (["Failed", "Running", "Running"], 0, 0, None),
-    ],
-    ids=[
-        "start",
-        "one-running",
-        "one-done",
-        "last-one",
-        "complete",
-        "backoff-exceeded",
-        "one-failure-tolerated",
-    ],
-)
-def test_job_plan(phases: list[str], create: int, delete: int, condition: str | None) -> None:
-    pods = [pod(f"p{i}", node="n", phase=ph) for i, ph in enumerate(phases)]
-    p = job.plan(_job(), pods, T0)
-    assert p.create == create
-    assert len(p.delete) == delete
-    if condition is None:
-        assert not p.status.get("conditions")
-    else:
-        cond = find_condition(p.status["conditions"], condition)
-        assert cond is not None and cond["status"] == "True"
-        if condition == "Failed":
-            assert cond["reason"] == "BackoffLimitExceeded"
-            assert find_condition(p.status["conditions"], "FailureTarget") is not None
-        else:
-            assert cond["reason"] == "CompletionsReached"
-            assert "completionTime" in p.status
-
-
-def test_job_active_deadline() -> None:
-    j = _job()
-    j["spec"]["activeDeadlineSeconds"] = 30
-    p = job.plan(j, [], T0)
-    assert p.requeue_after == 30
-    j["status"] = {"startTime": timestamp(T0)}
-    p = job.plan(j, [pod("a", node="n", phase="Running")], T0 + 31)
-    cond = find_condition(p.status["conditions"], "Failed")
-    assert cond is not None and cond["reason"] == "DeadlineExceeded"
-    assert len(p.delete) == 1
-
 
 # --- cron ---------------------------------------------------------------------------------------
 

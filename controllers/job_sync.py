@@ -1,0 +1,427 @@
+"""syncJob as data: from a Job and its pods, what to create, delete, count and write.
+
+:func:`plan` is one sync of the Job controller up to the finalizer removals, with
+no I/O: it decides the pods to delete and create (``manageJob``), the status to
+write first (counters, the uids of newly finished pods in
+``uncountedTerminatedPods``, the interim ``FailureTarget`` / ``SuccessCriteriaMet``
+condition) and the pods whose tracking finalizer to remove; :func:`finish` then
+computes the status once the removals are done (uids counted, terminal condition).
+The controller (job.py) performs the calls in between; tests drive both with a fake
+clock.
+
+Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, activePodsForRemoval,
+trackJobStatusAndRemoveFinalizers, cleanUncountedPodsWithoutFinalizers, enactJobFinished,
+pastBackoffLimitOnFailure, isPodFailed, getFailJobMessage) and pkg/controller/job/util
+(IsJobFinished).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from client.cache import copy
+from controllers import job_indexes as ix
+from controllers.job_failure import (
+    DEFAULT_POD_FAILURE_BACKOFF,
+    MAX_POD_FAILURE_BACKOFF,
+    BackoffRecord,
+    match_pod_failure_policy,
+    next_backoff_record,
+    remaining_backoff,
+)
+from controllers.replicaset import deletion_order, pod_from_template
+from controllers.util import (
+    Obj,
+    epoch,
+    find_condition,
+    is_pod_active,
+    is_pod_ready,
+    meta,
+    pod_phase,
+    set_condition,
+    timestamp,
+)
+
+DEFAULT_BACKOFF_LIMIT = 6
+TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
+#: Keep .status.uncountedTerminatedPods under ~20 KB; the rest waits for the next sync.
+MAX_UNCOUNTED_PODS = 500
+MAX_POD_CREATE_DELETE_PER_SYNC = 500
+#: syncJobBatchPeriod: the shortest requeue delay.
+SYNC_JOB_BATCH_PERIOD = 1.0
+
+
+def is_finished(job: Obj) -> bool:
+    conds = (job.get("status") or {}).get("conditions")
+    return any(
+        (c := find_condition(conds, t)) is not None and c.get("status") == "True"
+        for t in ("Complete", "Failed")
+    )
+
+
+def _condition(ctype: str, reason: str, message: str, now: float) -> dict[str, Any]:
+    t = timestamp(now)
+    return {
+        "type": ctype,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastProbeTime": t,
+        "lastTransitionTime": t,
+    }
+
+
+def has_tracking_finalizer(pod: Obj) -> bool:
+    return TRACKING_FINALIZER in (meta(pod).get("finalizers") or [])
+
+
+def only_replace_failed_pods(job: Obj) -> bool:
+    """Replace a pod only once it is Failed, not while it terminates (``onlyReplaceFailedPods``)."""
+    spec = job.get("spec") or {}
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def is_pod_failed(pod: Obj, job: Obj) -> bool:
+    """Failed, or (unless only failed pods are replaced) deleted before succeeding."""
+    if pod_phase(pod) == "Failed":
+        return True
+    if only_replace_failed_pods(job):
+        return False
+    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) != "Succeeded"
+
+
+def is_pod_terminating(pod: Obj) -> bool:
+    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) not in ("Succeeded", "Failed")
+
+
+def past_backoff_limit_on_failure(job: Obj, pods: list[Obj], backoff_limit: int) -> bool:
+    """restartPolicy OnFailure: container restarts of running pods count as failures."""
+    if ((job.get("spec") or {}).get("template") or {}).get("spec", {}).get("restartPolicy") != "OnFailure":
+        return False
+    restarts = sum(
+        int(cs.get("restartCount", 0))
+        for p in pods
+        if pod_phase(p) in ("Running", "Pending")
+        for key in ("initContainerStatuses", "containerStatuses")
+        for cs in (p.get("status") or {}).get(key) or []
+    )
+    return restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit
+
+
+@dataclass
+class JobPlan:
+    """One sync's decisions, as data: the pod changes, then the status writes."""
+
+    #: the status to write before removing finalizers (counters, new uncounted uids,
+    #: the interim FailureTarget / SuccessCriteriaMet condition)
+    status: dict[str, Any]
+    flush: bool = False
+    #: one entry per pod to create: its completion index (Indexed) or None
+    create: list[int | None] = field(default_factory=list)
+    delete: list[Obj] = field(default_factory=list)
+    remove_finalizers: list[Obj] = field(default_factory=list)
+    #: uids of the pods that still carry the tracking finalizer
+    with_finalizer: set[str] = field(default_factory=set)
+    #: the terminal condition (Complete / Failed) to add once every pod is counted
+    finished: dict[str, Any] | None = None
+    terminating: int = 0
+    capped: bool = False  # MAX_UNCOUNTED_PODS reached: finish counting next sync
+    backoff: BackoffRecord = field(default_factory=BackoffRecord)
+    requeue_after: float | None = None
+
+
+def plan(
+    job: Obj,
+    pods: list[Obj],
+    now: float,
+    *,
+    satisfied: bool = True,
+    expected_removals: frozenset[str] | set[str] = frozenset(),
+    backoff: BackoffRecord | None = None,
+    backoff_base: float = DEFAULT_POD_FAILURE_BACKOFF,
+    backoff_cap: float = MAX_POD_FAILURE_BACKOFF,
+) -> JobPlan:
+    """What to do for this Job and its pods (``syncJob`` + ``manageJob`` +
+    ``trackJobStatusAndRemoveFinalizers`` up to the finalizer removals)."""
+    spec = job.get("spec") or {}
+    status = copy(job.get("status") or {})
+    uncounted = status.setdefault("uncountedTerminatedPods", {})
+    uncounted_succeeded = set(uncounted.get("succeeded") or [])
+    uncounted_failed = set(uncounted.get("failed") or [])
+    indexed = ix.is_indexed(job)
+    completions = spec.get("completions")
+    parallelism = int(spec.get("parallelism", 1))
+    backoff_limit = int(spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT))
+    deadline = spec.get("activeDeadlineSeconds")
+    policy = spec.get("podFailurePolicy")
+
+    def uid(p: Obj) -> str:
+        return str(meta(p).get("uid", ""))
+
+    def valid_index(p: Obj) -> bool:
+        i = ix.completion_index(p)
+        return i is not None and i < int(completions or 0)
+
+    def uncounted_yet(p: Obj) -> bool:  # getValidPodsWithFilter
+        return (
+            has_tracking_finalizer(p) and uid(p) not in expected_removals and (not indexed or valid_index(p))
+        )
+
+    active = [p for p in pods if is_pod_active(p)]
+    terminating = sum(1 for p in pods if is_pod_terminating(p))
+    new_succeeded = [
+        p
+        for p in pods
+        if uncounted_yet(p) and uid(p) not in uncounted_succeeded and pod_phase(p) == "Succeeded"
+    ]
+    new_failed = [
+        p for p in pods if uncounted_yet(p) and uid(p) not in uncounted_failed and is_pod_failed(p, job)
+    ]
+    succeeded = int(status.get("succeeded", 0)) + len(new_succeeded) + len(uncounted_succeeded)
+    counted_failures = sum(1 for p in new_failed if match_pod_failure_policy(policy, p)[1])
+    failed = int(status.get("failed", 0)) + counted_failures + len(uncounted_failed)
+    status.setdefault("startTime", timestamp(now))
+    result = JobPlan(
+        status, backoff=next_backoff_record(backoff or BackoffRecord(), new_succeeded, new_failed)
+    )
+
+    # --- is the Job done? ---------------------------------------------------------------
+    finished: dict[str, Any] | None = None
+    conditions = list(status.get("conditions") or [])
+    met = find_condition(conditions, "SuccessCriteriaMet")
+    target = find_condition(conditions, "FailureTarget")
+    if met is not None and met.get("status") == "True":
+        finished = met
+    elif target is not None and target.get("status") == "True":
+        finished = _condition("Failed", target.get("reason", ""), target.get("message", ""), now)
+    elif policy is not None:
+        for p in pods:
+            if is_pod_failed(p, job) and (message := match_pod_failure_policy(policy, p)[0]):
+                finished = _condition("FailureTarget", "PodFailurePolicy", message, now)
+                break
+    if finished is None:
+        if failed > backoff_limit or past_backoff_limit_on_failure(job, pods, backoff_limit):
+            finished = _condition(
+                "FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit", now
+            )
+        elif deadline is not None and epoch(status["startTime"]) + int(deadline) <= now:
+            finished = _condition(
+                "FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline", now
+            )
+        elif deadline is not None:
+            result.requeue_after = epoch(status["startTime"]) + int(deadline) - now
+
+    previous_indexes: list[ix.Interval] = []
+    succeeded_indexes: list[ix.Interval] = []
+    if indexed:  # calculateSucceededIndexes
+        previous_indexes = ix.parse(status.get("completedIndexes"), int(completions or 0))
+        succeeded_indexes = ix.with_indexes(
+            previous_indexes,
+            (
+                i
+                for p in pods
+                if pod_phase(p) == "Succeeded" and has_tracking_finalizer(p) and valid_index(p)
+                and (i := ix.completion_index(p)) is not None
+            ),
+        )  # fmt: skip
+        succeeded = ix.total(succeeded_indexes)
+
+    # --- manage pods --------------------------------------------------------------------
+    n_active = len(active)
+    ready = sum(1 for p in active if is_pod_ready(p))
+    if finished is not None:
+        result.delete = active  # deleteActivePods: the finalizers stay until counted
+        if not satisfied:
+            finished = None  # pods we created may not be in the cache yet
+        n_active, ready = 0, 0
+        terminating += len(active)
+    elif satisfied and not meta(job).get("deletionTimestamp"):
+        if completions is None:
+            want = n_active if succeeded > 0 else parallelism
+        else:
+            want = max(0, min(int(completions) - succeeded, parallelism))
+        to_delete = _active_pods_for_removal(job, active, max(0, n_active - want))
+        if to_delete:
+            result.delete = to_delete[:MAX_POD_CREATE_DELETE_PER_SYNC]
+            n_active -= len(result.delete)
+            ready -= sum(1 for p in result.delete if is_pod_ready(p))
+            terminating += len(result.delete)
+        elif (diff := want - (terminating if only_replace_failed_pods(job) else 0) - n_active) > 0:
+            wait = remaining_backoff(result.backoff, now, backoff_base, backoff_cap)
+            if wait > 0:
+                wait = max(wait, SYNC_JOB_BATCH_PERIOD)
+                result.requeue_after = min(result.requeue_after or wait, wait)
+            else:
+                diff = min(diff, MAX_POD_CREATE_DELETE_PER_SYNC)
+                if indexed:
+                    result.create = list(
+                        ix.first_pending_indexes(active, succeeded_indexes, diff, int(completions or 0))
+                    )
+                else:
+                    result.create = [None] * diff
+                n_active += len(result.create)
+    if finished is None and (
+        (completions is None and succeeded > 0 and n_active == 0)
+        or (completions is not None and succeeded >= int(completions) and n_active == 0)
+    ):
+        message = "Reached expected number of succeeded pods"
+        finished = _condition("SuccessCriteriaMet", "CompletionsReached", message, now)
+    if finished is not None:
+        result.requeue_after = None
+
+    # --- trackJobStatusAndRemoveFinalizers, up to the finalizer removals -----------------
+    flush = (
+        status.get("active") != n_active
+        or status.get("ready") != ready
+        or status.get("terminating") != terminating
+    )
+    status.update(active=n_active, ready=ready, terminating=terminating)
+    result.terminating = terminating
+    result.with_finalizer = {
+        uid(p) for p in pods if has_tracking_finalizer(p) and uid(p) not in expected_removals
+    }
+    flush = clean_uncounted(status, result.with_finalizer) or flush
+    uncounted = status["uncountedTerminatedPods"]
+    add_succeeded, add_failed, new_indexes = (
+        list(uncounted.get("succeeded") or []),
+        list(uncounted.get("failed") or []),
+        [],
+    )
+    ordered = sorted(pods, key=lambda p: ix.completion_index(p) or 0) if indexed else pods
+    for pod in ordered:
+        if not has_tracking_finalizer(pod) or uid(pod) in expected_removals:
+            continue  # counted in an earlier sync
+        considered_failed = is_pod_failed(pod, job)
+        if not (
+            meta(job).get("deletionTimestamp")
+            or finished is not None
+            or pod_phase(pod) == "Succeeded"
+            or considered_failed
+        ):
+            continue  # canRemoveFinalizer: still running
+        result.remove_finalizers.append(pod)
+        if pod_phase(pod) == "Succeeded" and uid(pod) not in uncounted_failed:
+            if indexed:
+                i = ix.completion_index(pod)
+                if i is not None and i < int(completions or 0) and not ix.has(previous_indexes, i):
+                    new_indexes.append(i)
+                    flush = True
+            elif uid(pod) not in uncounted_succeeded:
+                add_succeeded.append(uid(pod))
+                flush = True
+        elif considered_failed or (finished is not None and finished["type"] != "SuccessCriteriaMet"):
+            # once the Job is finished (failing), every pod not yet terminated counts as failed
+            if uid(pod) not in uncounted_failed and (not indexed or valid_index(pod)):
+                if match_pod_failure_policy(policy, pod)[1]:
+                    add_failed.append(uid(pod))
+                    flush = True
+        if len(new_indexes) + len(add_succeeded) + len(add_failed) >= MAX_UNCOUNTED_PODS:
+            result.capped = True
+            break
+    _set_uncounted(status, add_succeeded, add_failed)
+    if indexed:
+        succeeded_indexes = ix.with_indexes(succeeded_indexes, new_indexes)
+        text = ix.format_intervals(succeeded_indexes)
+        flush = flush or text != (status.get("completedIndexes") or "")
+        status["succeeded"] = ix.total(succeeded_indexes)
+        if text:
+            status["completedIndexes"] = text
+        else:
+            status.pop("completedIndexes", None)
+    if finished is not None and finished["type"] == "FailureTarget":
+        conditions = set_condition(conditions, finished)
+        flush = True
+        finished = _condition("Failed", finished["reason"], finished["message"], now)
+    if finished is not None and finished["type"] == "SuccessCriteriaMet":
+        if met is None or met.get("status") != "True":
+            conditions = set_condition(conditions, finished)
+            flush = True
+        finished = _condition("Complete", finished["reason"], finished["message"], now)
+    if conditions:
+        status["conditions"] = conditions
+    result.finished, result.flush = finished, flush
+    return result
+
+
+def _active_pods_for_removal(job: Obj, active: list[Obj], at_least: int) -> list[Obj]:
+    """Indexed: duplicated, missing and out-of-range indexes first; then the least useful."""
+    if ix.is_indexed(job):
+        remove, left = ix.duplicated_index_pods(active, int((job.get("spec") or {}).get("completions") or 0))
+    else:
+        remove, left = [], active
+    if len(remove) < at_least:
+        remove += deletion_order(left)[: at_least - len(remove)]
+    return remove
+
+
+def _set_uncounted(status: dict[str, Any], succeeded: list[str], failed: list[str]) -> None:
+    uncounted: dict[str, Any] = {}
+    if succeeded:
+        uncounted["succeeded"] = succeeded
+    if failed:
+        uncounted["failed"] = failed
+    status["uncountedTerminatedPods"] = uncounted
+
+
+def clean_uncounted(status: dict[str, Any], with_finalizer: set[str]) -> bool:
+    """Move uncounted uids whose pod lost its finalizer (or is gone) into the counters
+    (``cleanUncountedPodsWithoutFinalizers``). True if anything moved."""
+    uncounted = status.setdefault("uncountedTerminatedPods", {})
+    changed = False
+    for kind in ("succeeded", "failed"):
+        old = list(uncounted.get(kind) or [])
+        kept = [u for u in old if u in with_finalizer]
+        if len(kept) != len(old):
+            changed = True
+            status[kind] = int(status.get(kind, 0)) + len(old) - len(kept)
+        _set_uncounted(
+            status,
+            kept if kind == "succeeded" else list(uncounted.get("succeeded") or []),
+            kept if kind == "failed" else list(uncounted.get("failed") or []),
+        )
+        uncounted = status["uncountedTerminatedPods"]
+    return changed
+
+
+def finish(status: dict[str, Any], p: JobPlan, removed: set[str], now: float) -> tuple[dict[str, Any], bool]:
+    """The status after the finalizer removals: counters, then the terminal condition
+    once nothing is uncounted or terminating (``enactJobFinished``). Returns
+    (status, whether it changed)."""
+    status = copy(status)
+    changed = clean_uncounted(status, p.with_finalizer - removed)
+    uncounted = status["uncountedTerminatedPods"]
+    if p.finished is None or p.capped or uncounted.get("succeeded") or uncounted.get("failed"):
+        return status, changed
+    if p.terminating > 0:
+        return status, changed  # delayTerminalCondition: wait for the pods to go
+    cond = find_condition(status.get("conditions"), p.finished["type"])
+    if cond is None or any(cond.get(k) != p.finished[k] for k in ("status", "reason", "message")):
+        others = [c for c in status.get("conditions") or [] if c.get("type") != p.finished["type"]]
+        status["conditions"] = [*others, p.finished]
+    if p.finished["type"] == "Complete":
+        status["completionTime"] = p.finished["lastTransitionTime"]
+    return status, True
+
+
+def job_pod(job: Obj, index: int | None = None) -> Obj:
+    template = copy((job.get("spec") or {}).get("template") or {})
+    labels = template.setdefault("metadata", {}).setdefault("labels", {})
+    uid, name = meta(job)["uid"], meta(job)["name"]
+    labels.update(
+        {
+            "batch.kubernetes.io/controller-uid": uid,
+            "controller-uid": uid,
+            "batch.kubernetes.io/job-name": name,
+            "job-name": name,
+        }
+    )
+    finalizers = template["metadata"].setdefault("finalizers", [])
+    if TRACKING_FINALIZER not in finalizers:
+        finalizers.append(TRACKING_FINALIZER)
+    if index is not None:
+        ix.add_index_env(template.setdefault("spec", {}))
+    pod = pod_from_template(job, template, "batch/v1", "Job")
+    if index is not None:
+        ix.set_index(pod, name, index)
+    return pod
