@@ -57,6 +57,7 @@ from controllers.deployment.rolling import scaled_value
 from controllers.deployment.sync import drop_nulls
 from controllers.expectations import Expectations
 from controllers.history import CONTROLLER_REVISIONS, REVISION_LABEL
+from controllers.podcontrol import PodControl
 from controllers.replicaset import pod_from_template, pod_owner_keys
 from controllers.util import (
     Obj,
@@ -445,6 +446,8 @@ class DaemonSetController(Controller):
     def __init__(self, ctx: Context, **options: Any) -> None:
         super().__init__(ctx, **options)
         self.expectations = Expectations(ctx.now)
+        self.recorder = ctx.recorder("daemonset-controller")
+        self.pod_control = PodControl(ctx.client, self.recorder)  # SuccessfulCreate/Delete events
 
     def _observe(self, event: str, old: Obj | None, pod: Obj) -> None:
         for key in pod_owner_keys(KIND)(pod):
@@ -548,13 +551,13 @@ class DaemonSetController(Controller):
         self.expectations.expect_deletions(key, [f"{ns}/{meta(v)['name']}" for v in victims])
         for node in create:
             try:
-                await self.ctx.client.create(PODS, daemon_pod(ds, node, hash_), namespace=ns)
+                await self.pod_control.create_pod(ns, daemon_pod(ds, node, hash_), ds)
             except errors.StatusError:
                 self.expectations.creation_observed(key)
                 raise
         for victim in victims:
             try:
-                await self.ctx.client.delete(PODS, meta(victim)["name"], namespace=ns)
+                await self.pod_control.delete_pod(ns, meta(victim)["name"], ds)
             except errors.StatusError as err:
                 self.expectations.deletion_observed(key, f"{ns}/{meta(victim)['name']}")
                 if not errors.is_not_found(err):

@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apimachinery import errors
+from client.events import NORMAL, WARNING
 from controllers import history
-from controllers.base import PODS, STATEFULSETS, Controller, Result, Watch
+from controllers.base import PODS, STATEFULSETS, Context, Controller, Result, Watch
 from controllers.history import CONTROLLER_REVISIONS, REVISION_LABEL
 from controllers.replicaset import pod_from_template, pod_owner_keys
 from controllers.util import (
@@ -247,6 +248,20 @@ def status(
 class StatefulSetController(Controller):
     name = "statefulset"
 
+    def __init__(self, ctx: Context, **options: Any) -> None:
+        super().__init__(ctx, **options)
+        self.recorder = ctx.recorder("statefulset-controller")
+
+    def _record_pod_event(self, verb: str, sts: Obj, pod: str, err: BaseException | None = None) -> None:
+        """``recordPodEvent`` (stateful_pod_control.go): its own wording, not RealPodControl's."""
+        set_name = meta(sts)["name"]
+        if err is None:
+            message = f"{verb} Pod {pod} in StatefulSet {set_name} successful"
+            self.recorder.event(sts, NORMAL, f"Successful{verb.title()}", message)
+        else:
+            message = f"{verb} Pod {pod} in StatefulSet {set_name} failed error: {err}"
+            self.recorder.event(sts, WARNING, f"Failed{verb.title()}", message)
+
     def watches(self) -> list[Watch]:
         return [
             Watch(STATEFULSETS),
@@ -282,11 +297,15 @@ class StatefulSetController(Controller):
         if not is_terminating(sts):
             p = plan(sts, pods, meta(update)["name"], now)
             for o in p.create:
+                pod = versioned_pod(sts, current, update, o)
                 try:
-                    await self.ctx.client.create(PODS, versioned_pod(sts, current, update, o), namespace=ns)
+                    await self.ctx.client.create(PODS, pod, namespace=ns)
                 except errors.StatusError as err:
                     if not errors.is_already_exists(err):  # the old pod is still terminating
+                        self._record_pod_event("create", sts, meta(pod)["name"], err)
                         raise
+                else:
+                    self._record_pod_event("create", sts, meta(pod)["name"])
             for victim in p.delete:
                 try:
                     await self.ctx.client.delete(
@@ -294,7 +313,10 @@ class StatefulSetController(Controller):
                     )
                 except errors.StatusError as err:
                     if not (errors.is_not_found(err) or errors.is_conflict(err)):
+                        self._record_pod_event("delete", sts, meta(victim)["name"], err)
                         raise
+                else:
+                    self._record_pod_event("delete", sts, meta(victim)["name"])
 
         new_status = status(sts, pods, meta(current)["name"], meta(update)["name"], collisions, now)
         if new_status != (sts.get("status") or {}):

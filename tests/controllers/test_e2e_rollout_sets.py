@@ -103,6 +103,16 @@ def test_statefulset_set_image_history_undo_restart(cluster: Cluster) -> None:
         p["metadata"]["name"]: p["metadata"]["creationTimestamp"] for p in _live(cluster, "app=web-sts")
     }
     assert created["web-2"] <= created["web-1"] <= created["web-0"]
+    # stateful_pod_control.go's own wording, on the StatefulSet
+    described = eventually(
+        lambda: (
+            (out := cluster.kubectl("describe", "statefulset", "web").stdout)
+            and "delete Pod web-2 in StatefulSet web successful" in out
+            and out
+        ),
+        what="the StatefulSet's pod events",
+    )
+    assert "SuccessfulCreate" in described and "create Pod web-0 in StatefulSet web successful" in described
     history = cluster.kubectl("rollout", "history", "statefulset/web").stdout
     assert history.split("\n")[1:4] == ["REVISION  CHANGE-CAUSE", "1         <none>", "2         <none>"]
     rev2 = _revisions(cluster, "app=web-sts")[2]["metadata"]["name"]
@@ -153,6 +163,16 @@ def test_daemonset_set_image_history_undo_restart(cluster: Cluster) -> None:
     out = cluster.kubectl("rollout", "status", "daemonset/agent", "--timeout=90s", timeout=120).stdout
     assert 'daemon set "agent" successfully rolled out' in out
     eventually(lambda: _images(cluster, "app=agent-ds") == {"agent:2"}, what="agent:2 everywhere")
+    # RealPodControl's wording, on the DaemonSet
+    described = eventually(
+        lambda: (
+            (out := cluster.kubectl("describe", "daemonset", "agent").stdout)
+            and "Deleted pod: agent-" in out
+            and out
+        ),
+        what="the DaemonSet's pod events",
+    )
+    assert "SuccessfulCreate" in described and "Created pod: agent-" in described
     assert {p["metadata"]["labels"]["pod-template-generation"] for p in _live(cluster, "app=agent-ds")} == {
         "2"
     }
