@@ -41,6 +41,14 @@ from apiserver.pki import PKI, ensure_pki
 #: Seconds open requests (and watches) get to finish once shutdown starts.
 GRACEFUL_TIMEOUT = 5.0
 
+#: Seconds an idle keep-alive connection stays open. kube-apiserver's secure serving
+#: sets ``IdleTimeout: 90 * time.Second // matches http.DefaultTransport keep-alive
+#: timeout`` (k8s.io/apiserver/pkg/server/secure_serving.go); Hypercorn's default is 5 s.
+#: A client (client/transport.py, Go's Transport) keeps idle connections 90 s too:
+#: with the server closing them after 5 s, a write sent on a connection the server had
+#: just closed would fail, and writes are not resent.
+KEEP_ALIVE_TIMEOUT = 90.0
+
 
 def hypercorn_config(options: ServerOptions, pki: PKI | None) -> Config:
     """Hypercorn's configuration for ``options``; ``pki=None`` serves plain http."""
@@ -51,6 +59,7 @@ def hypercorn_config(options: ServerOptions, pki: PKI | None) -> Config:
     # Hypercorn's own messages go through the standard logging tree like ours.
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = GRACEFUL_TIMEOUT
+    config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
     if pki is not None:
         config.certfile = str(pki.serving_cert)
         config.keyfile = str(pki.serving_key)
