@@ -61,7 +61,23 @@ def index(i: int) -> str:
     return f"i:{i}"
 
 
+#: Types orjson writes exactly as ``json.dumps`` does here (floats it spells
+#: differently: ``1e-7`` for ``1e-07``).
+_SAME_TEXT = (str, int, bool, type(None))
+
+
 def _json(v: Any) -> str:
+    """Compact JSON, non-ASCII kept: the text of a key or value element.
+
+    Every list item's element is named by this, so the usual ones (strings,
+    numbers, a map of them) are written by orjson, which is faster; anything else,
+    and what orjson refuses (a lone surrogate, an integer beyond 64 bits), by json.
+    """
+    if type(v) in _SAME_TEXT or (type(v) is dict and all(type(x) in _SAME_TEXT for x in v.values())):
+        try:
+            return orjson.dumps(v).decode()
+        except TypeError:
+            pass
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
