@@ -88,9 +88,9 @@ class SchemaMemo(Generic[T]):
     does this field merge). The nodes are parts of the parsed OpenAPI document,
     which lives as long as the process and is never changed, so each answer can be
     kept. The key is the node's identity (dicts are not hashable); the memo holds
-    the node itself beside the answer, so that identity can never be reused by
-    another dict while the entry lives. A node the document does not hold (a test's
-    hand-made schema) is remembered too; past ``limit`` entries the memo starts over.
+    the node itself beside the answer, so while an entry lives no other dict can
+    have that identity. A node the document does not hold (a test's hand-made
+    schema) is remembered too; past ``limit`` entries the memo starts over.
     """
 
     def __init__(self, compute: Callable[[Schema], T], limit: int = 1 << 14) -> None:
@@ -99,9 +99,10 @@ class SchemaMemo(Generic[T]):
         self._entries: dict[int, tuple[Schema, T]] = {}
 
     def __call__(self, schema: Schema) -> T:
-        entry = self._entries.get(id(schema))
-        if entry is not None and entry[0] is schema:
-            return entry[1]
+        try:
+            return self._entries[id(schema)][1]
+        except KeyError:
+            pass
         value = self.compute(schema)
         if len(self._entries) >= self.limit:
             self._entries.clear()

@@ -96,7 +96,7 @@ def recursive_difference(fields: FieldSet, remove: FieldSet) -> FieldSet:
     and shallow: a path whose first element starts none of them is kept at once,
     and the others are checked only at prefixes no longer than the longest of them.
     """
-    if not remove:
+    if not remove or not fields:
         return fields
     heads = {r[0] for r in remove if r}
     deepest = max(map(len, remove))

@@ -186,6 +186,10 @@ def compare(old: dict[str, Any], new: dict[str, Any], schema: Schema | None) -> 
 
 
 def _compare(lhs: Any, rhs: Any, schema: Schema | None, meta: PatchMeta, path: Path, cmp: Comparison) -> None:
+    # Every write runs this over the whole object, so two shortcuts come before the
+    # general walk (compare.go): a node on one side only (a create is mostly that)
+    # and an unchanged map or list (most of an object on most updates). Both give
+    # what the walk would; tests/apiserver/managedfields/test_fastpaths.py checks.
     if lhs is MISSING and path:
         _whole(rhs, schema, meta, path, cmp.added)
         return
@@ -193,7 +197,7 @@ def _compare(lhs: Any, rhs: Any, schema: Schema | None, meta: PatchMeta, path: P
         _whole(lhs, schema, meta, path, cmp.removed)
         return
     if type(lhs) is type(rhs) and isinstance(lhs, (dict, list)) and _identical(lhs, rhs):
-        return  # nothing below changed: most of an object, on most updates
+        return
     if isinstance(lhs, dict) or isinstance(rhs, dict):
         children_compared = _compare_maps(lhs, rhs, schema, meta, path, cmp)
     elif isinstance(lhs, list) or isinstance(rhs, list):
@@ -271,7 +275,10 @@ def _compare_maps(
     """Compare key by key; False when the pair is a leaf (atomic, empty, or mismatched types)."""
     left = lhs if isinstance(lhs, dict) else {}
     right = rhs if isinstance(rhs, dict) else {}
-    mismatched = not all(v is MISSING or v is None or isinstance(v, dict) for v in (lhs, rhs))
+    mismatched = not (
+        (lhs is MISSING or lhs is None or isinstance(lhs, dict))
+        and (rhs is MISSING or rhs is None or isinstance(rhs, dict))
+    )
     if mismatched or meta.map_type == "atomic" or (not left and not right):
         return False
     for name in {**left, **right}:
@@ -290,7 +297,10 @@ def _compare_lists(
     left = lhs if isinstance(lhs, list) else []
     right = rhs if isinstance(rhs, list) else []
     kind, keys = list_kind(meta)
-    mismatched = not all(v is MISSING or v is None or isinstance(v, list) for v in (lhs, rhs))
+    mismatched = not (
+        (lhs is MISSING or lhs is None or isinstance(lhs, list))
+        and (rhs is MISSING or rhs is None or isinstance(rhs, list))
+    )
     if mismatched or kind == "atomic" or (not left and not right):
         return False
     element_schema = items_schema(schema)
