@@ -130,7 +130,8 @@ def to_fields_v1(fields: FieldSet) -> dict[str, Any]:
     sets are remembered as JSON (:func:`_encoded`): an unchanged manager's entry, or
     the same fields written for the next pod of a Deployment, are not encoded again.
     """
-    return dict(orjson.loads(_encoded(fields)))
+    tree: dict[str, Any] = orjson.loads(_encoded(fields))
+    return tree
 
 
 @lru_cache(maxsize=256)
