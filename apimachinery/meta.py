@@ -44,13 +44,26 @@ def generate_name(base: str) -> str:
 
 
 def format_time(t: datetime) -> str:
-    """RFC 3339 at second precision in UTC, as ``metav1.Time`` marshals: ``2024-01-02T03:04:05Z``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 at second precision in UTC, as ``metav1.Time`` marshals: ``2024-01-02T03:04:05Z``.
+
+    Every write stamps at least one time, so this takes the cheap road: ``isoformat``
+    (``2024-01-02T03:04:05+00:00``) cut before the offset. Years before 1000, which
+    ``strftime`` writes without padding, keep its spelling.
+    """
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    if t.year < 1000:
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def format_micro_time(t: datetime) -> str:
     """RFC 3339 with microseconds, as ``metav1.MicroTime`` marshals: ``2024-01-02T03:04:05.123456Z``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    if t.year < 1000:
+        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def now() -> str:

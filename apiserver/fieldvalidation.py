@@ -15,14 +15,16 @@ The real server decodes bodies into Go structs, so a field the schema does not h
 Here objects stay plain dicts, so unknown fields are found by walking the body
 against the kind's OpenAPI schema (``apiserver/schema.py``), and duplicate keys by
 decoding JSON once more with a hook that sees every key (orjson keeps the last one
-silently, as Go's decoder does in non-strict mode).
+silently, as Go's decoder does in non-strict mode). That second decode is slow and
+almost never finds anything, so it runs only when a quick scan of the same parse
+sees an object with a key twice (``_may_repeat_keys``).
 """
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from apimachinery import errors
 from apiserver import schema
@@ -52,30 +54,57 @@ def unknown_fields(obj: Any, group: str, version: str, kind: str) -> list[str]:
     if root is None:
         return []
     found: list[str] = []
-    _walk(obj, root, "", found)
+    if isinstance(obj, (dict, list)):
+        _walk(obj, root, "", found)
     return found
 
 
-def _walk(value: Any, node: dict[str, Any], path: str, found: list[str]) -> None:
+class _Node(NamedTuple):
+    """What the walk needs of one schema node, read once (see ``schema.SchemaMemo``)."""
+
+    anything: bool  # x-kubernetes-preserve-unknown-fields
+    properties: dict[str, Any] | None
+    values: dict[str, Any] | None  # additionalProperties: a map's value schema
+    items: dict[str, Any] | None
+
+
+def _read_node(node: dict[str, Any]) -> _Node:
     node = schema.resolve(node)
-    if node.get("x-kubernetes-preserve-unknown-fields"):
+    extra, items = node.get("additionalProperties"), node.get("items")
+    return _Node(
+        anything=bool(node.get("x-kubernetes-preserve-unknown-fields")),
+        properties=node.get("properties"),
+        values=extra if isinstance(extra, dict) else None,
+        items=items if isinstance(items, dict) else None,
+    )
+
+
+_nodes: schema.SchemaMemo[_Node] = schema.SchemaMemo(_read_node)
+
+
+def _walk(value: Any, node: dict[str, Any], path: str, found: list[str]) -> None:
+    # Called for maps and lists only: a scalar has no fields to be unknown.
+    shape = _nodes(node)
+    if shape.anything:
         return
     if isinstance(value, dict):
-        props = node.get("properties")
-        extra = node.get("additionalProperties")
-        if props is None and not isinstance(extra, dict):
+        props, extra = shape.properties, shape.values
+        if props is None and extra is None:
             return  # free-form object (RawExtension, JSON): anything goes
         for key, sub in value.items():
-            child = f"{path}.{key}" if path else key
             if props is not None and key in props:
-                _walk(sub, props[key], child, found)
-            elif isinstance(extra, dict):
-                _walk(sub, extra, child, found)
+                child = props[key]
+            elif extra is not None:
+                child = extra
             else:
-                found.append(child)
-    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+                found.append(f"{path}.{key}" if path else key)
+                continue
+            if isinstance(sub, (dict, list)):
+                _walk(sub, child, f"{path}.{key}" if path else key, found)
+    elif isinstance(value, list) and shape.items is not None:
         for i, item in enumerate(value):
-            _walk(item, node["items"], f"{path}[{i}]", found)
+            if isinstance(item, (dict, list)):
+                _walk(item, shape.items, f"{path}[{i}]", found)
 
 
 class _Seen(dict[str, Any]):
@@ -86,8 +115,40 @@ class _Seen(dict[str, Any]):
 
 def duplicate_fields(body: bytes) -> list[str]:
     """Paths of keys that appear twice in one JSON object of ``body`` (``metadata.name``)."""
-    if b'"' not in body:
+    if b'"' not in body or not _may_repeat_keys(body):
         return []
+    return _find_duplicates(body)
+
+
+class _Repeated(Exception):
+    """The quick scan met an object with a key twice."""
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> None:
+    if len(pairs) > 1 and len(dict(pairs)) < len(pairs):
+        raise _Repeated
+    # Nothing is kept: the scan only looks.
+
+
+def _may_repeat_keys(body: bytes) -> bool:
+    """False when no object of ``body`` repeats a key: the cheap answer, almost always.
+
+    The same stdlib parse as :func:`_find_duplicates`, so the same documents are
+    read the same way, but its hook only checks each object's pairs in C
+    (``dict(pairs)`` keeps one per key) and keeps nothing: several times cheaper
+    than the full parse, which builds every object and the paths of what it
+    finds. A body the scan cannot read also goes to the full parse, which
+    decides, as it always did.
+    """
+    try:
+        json.loads(body, object_pairs_hook=_no_repeats)
+    except (_Repeated, ValueError, RecursionError):
+        return True
+    return False
+
+
+def _find_duplicates(body: bytes) -> list[str]:
+    """The full parse: every object's pairs, in document order, with their paths."""
 
     def hook(pairs: list[tuple[str, Any]]) -> _Seen:
         obj = _Seen(pairs)

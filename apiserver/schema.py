@@ -26,17 +26,18 @@ definitions keyed by GVK).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
 SWAGGER_PATH = Path(__file__).resolve().parent.parent / "openapi" / "swagger.json"
 
 Schema = dict[str, Any]
+T = TypeVar("T")
 
 
 @cache
@@ -79,13 +80,47 @@ def ref_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
+class SchemaMemo(Generic[T]):
+    """Something computed from one schema node, remembered per node.
+
+    Every write walks its object against the schema, node by node, and asks the same
+    questions of the same few hundred nodes (where does this reference lead, how
+    does this field merge). The nodes are parts of the parsed OpenAPI document,
+    which lives as long as the process and is never changed, so each answer can be
+    kept. The key is the node's identity (dicts are not hashable); the memo holds
+    the node itself beside the answer, so while an entry lives no other dict can
+    have that identity. A node the document does not hold (a test's hand-made
+    schema) is remembered too; past ``limit`` entries the memo starts over.
+    """
+
+    def __init__(self, compute: Callable[[Schema], T], limit: int = 1 << 14) -> None:
+        self.compute = compute
+        self.limit = limit
+        self._entries: dict[int, tuple[Schema, T]] = {}
+
+    def __call__(self, schema: Schema) -> T:
+        try:
+            return self._entries[id(schema)][1]
+        except KeyError:
+            pass
+        value = self.compute(schema)
+        if len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[id(schema)] = (schema, value)
+        return value
+
+
 def resolve(schema: Schema) -> Schema:
     """Follow a reference to the definition it names.
 
     Handles both spellings: a bare ``{"$ref": ...}`` (v2, with sibling keys such as
     ``description``) and ``{"allOf": [{"$ref": ...}]}`` (how OpenAPI 3 attaches
-    siblings). Anything else is returned as it is.
+    siblings). Anything else is returned as it is. Remembered per node.
     """
+    return _resolved(schema)
+
+
+def _follow(schema: Schema) -> Schema:
     seen = 0
     while seen < 32:  # definitions never chain deeply; the bound only guards a cycle
         seen += 1
@@ -96,6 +131,9 @@ def resolve(schema: Schema) -> Schema:
         else:
             return schema
     raise ValueError("reference cycle")
+
+
+_resolved: SchemaMemo[Schema] = SchemaMemo(_follow)
 
 
 _SEGMENT = re.compile(r"[^.\[\]]+|\[\d*\]")
@@ -140,10 +178,17 @@ class PatchMeta:
     map_type: str | None = None  # x-kubernetes-map-type: atomic | granular
 
 
+NO_PATCH_META = PatchMeta()
+
+
 def patch_meta(schema: Schema | None) -> PatchMeta:
-    """Read the merge extensions of one (unresolved) field schema."""
+    """Read the merge extensions of one (unresolved) field schema (remembered per node)."""
     if not schema:
-        return PatchMeta()
+        return NO_PATCH_META
+    return _patch_metas(schema)
+
+
+def _read_patch_meta(schema: Schema) -> PatchMeta:
     strategy = schema.get("x-kubernetes-patch-strategy", "")
     return PatchMeta(
         strategies=tuple(s for s in strategy.split(",") if s),
@@ -152,6 +197,9 @@ def patch_meta(schema: Schema | None) -> PatchMeta:
         list_map_keys=tuple(schema.get("x-kubernetes-list-map-keys", ())),
         map_type=schema.get("x-kubernetes-map-type") or resolve(schema).get("x-kubernetes-map-type"),
     )
+
+
+_patch_metas: SchemaMemo[PatchMeta] = SchemaMemo(_read_patch_meta)
 
 
 def field_schema(group: str, version: str, kind: str, path: str | Sequence[str]) -> Schema | None:

@@ -44,6 +44,9 @@ Object = dict[str, Any]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 BEFORE_FIRST_APPLY = "before-first-apply"
 
+_SPEC: FieldSet = frozenset({("f:spec",)})
+_STATUS: FieldSet = frozenset({("f:status",)})
+
 
 @dataclass(frozen=True)
 class Target:
@@ -65,9 +68,7 @@ class Target:
     @property
     def ignored(self) -> FieldSet:
         """Fields this write may not own (the strategies' reset fields)."""
-        if self.subresource == "status":
-            return frozenset({("f:spec",)})
-        return frozenset({("f:status",)})
+        return _SPEC if self.subresource == "status" else _STATUS
 
     def entry(self, manager: str, operation: str) -> Entry:
         return Entry(manager, operation, self.api_version, EMPTY, now(), self.subresource)

@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 Path = tuple[str, ...]
 FieldSet = frozenset[Path]
@@ -58,7 +61,23 @@ def index(i: int) -> str:
     return f"i:{i}"
 
 
+#: Types orjson writes exactly as ``json.dumps`` does here (floats it spells
+#: differently: ``1e-7`` for ``1e-07``).
+_SAME_TEXT = (str, int, bool, type(None))
+
+
 def _json(v: Any) -> str:
+    """Compact JSON, non-ASCII kept: the text of a key or value element.
+
+    Every list item's element is named by this, so the usual ones (strings,
+    numbers, a map of them) are written by orjson, which is faster; anything else,
+    and what orjson refuses (a lone surrogate, an integer beyond 64 bits), by json.
+    """
+    if type(v) in _SAME_TEXT or (type(v) is dict and all(type(x) in _SAME_TEXT for x in v.values())):
+        try:
+            return orjson.dumps(v).decode()
+        except TypeError:
+            pass
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -71,10 +90,22 @@ def with_ancestors(fields: Iterable[Path]) -> FieldSet:
 
 
 def recursive_difference(fields: FieldSet, remove: FieldSet) -> FieldSet:
-    """``fields`` without the paths in ``remove`` *and everything below them*."""
-    if not remove:
+    """``fields`` without the paths in ``remove`` *and everything below them*.
+
+    The sets removed on every write (server-set metadata, ``.status``) are small
+    and shallow: a path whose first element starts none of them is kept at once,
+    and the others are checked only at prefixes no longer than the longest of them.
+    """
+    if not remove or not fields:
         return fields
-    return frozenset(p for p in fields if not any(p[:i] in remove for i in range(1, len(p) + 1)))
+    heads = {r[0] for r in remove if r}
+    deepest = max(map(len, remove))
+    kept = []
+    for p in fields:
+        if p and p[0] in heads and any(p[:i] in remove for i in range(1, min(len(p), deepest) + 1)):
+            continue
+        kept.append(p)
+    return frozenset(kept)
 
 
 def outermost(fields: Iterable[Path]) -> list[Path]:
@@ -93,29 +124,65 @@ def _rank(element: str) -> tuple[int, str]:
 
 
 def to_fields_v1(fields: FieldSet) -> dict[str, Any]:
-    """Encode a set as the nested ``fieldsV1`` object."""
+    """Encode a set as the nested ``fieldsV1`` object.
+
+    Each call returns a new tree the caller may keep or change. Recently encoded
+    sets are remembered as JSON (:func:`_encoded`): an unchanged manager's entry, or
+    the same fields written for the next pod of a Deployment, are not encoded again.
+    """
+    tree: dict[str, Any] = orjson.loads(_encoded(fields))
+    return tree
+
+
+@lru_cache(maxsize=256)
+def _encoded(fields: FieldSet) -> bytes:
+    return orjson.dumps(_tree(fields))
+
+
+def _tree(fields: FieldSet) -> dict[str, Any]:
+    # Sorted, a set lists every path right before the paths below it, and siblings
+    # in text order, which is upstream's order ("f:" < "k:" < "v:") but for "i:",
+    # which upstream puts last. So the tree is built in its final order, a node
+    # being marked a member ("." first) when the next path descends into it; the
+    # rare node with "i:" children is put in order afterwards.
     tree: dict[str, Any] = {}
-    for path in fields:
+    ordered = sorted(fields)
+    indexed: list[dict[str, Any]] = []
+    for n, path in enumerate(ordered):
         node = tree
         for element in path:
+            if element[0] == "i":
+                indexed.append(node)
             node = node.setdefault(element, {})
-        node[MEMBER] = {}
-    return _finish(tree)
-
-
-def _finish(node: dict[str, Any]) -> dict[str, Any]:
-    # A member with no children is written as a bare ``{}`` leaf.
-    children = {k: _finish(v) for k, v in node.items() if k != MEMBER}
-    out: dict[str, Any] = {}
-    if MEMBER in node and children:
-        out[MEMBER] = {}
-    for k in sorted(children, key=_rank):
-        out[k] = children[k]
-    return out
+        following = ordered[n + 1] if n + 1 < len(ordered) else ()
+        if len(following) > len(path) and following[: len(path)] == path:
+            node[MEMBER] = {}
+    for node in indexed:
+        ranked = sorted(node.items(), key=lambda item: _rank(item[0]))
+        node.clear()
+        node.update(ranked)
+    return tree
 
 
 def from_fields_v1(tree: dict[str, Any]) -> FieldSet:
-    """Decode ``fieldsV1``; raises ValueError on a malformed tree."""
+    """Decode ``fieldsV1``; raises ValueError on a malformed tree.
+
+    Recently decoded trees are remembered by their JSON text (field sets are
+    immutable, so one can be shared by every entry that decodes to it).
+    """
+    try:
+        text = orjson.dumps(tree)
+    except (orjson.JSONEncodeError, TypeError):
+        return _walk_fields_v1(tree)
+    return _decoded(text)
+
+
+@lru_cache(maxsize=256)
+def _decoded(text: bytes) -> FieldSet:
+    return _walk_fields_v1(orjson.loads(text))
+
+
+def _walk_fields_v1(tree: Any) -> FieldSet:
     out: set[Path] = set()
 
     def walk(node: Any, path: Path) -> None:

@@ -26,6 +26,7 @@ and capmanagers.go.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from apimachinery.meta import format_time, parse_time
@@ -104,6 +105,13 @@ def _canonical_time(value: Any) -> str | None:
     """Clients send times back as they parsed them (``+00:00``); store them as the server writes them."""
     if not isinstance(value, str) or not value:
         return None
+    return _canonical_time_text(value)
+
+
+@lru_cache(maxsize=1024)
+def _canonical_time_text(value: str) -> str:
+    # Remembered: the entries of one object, and of objects written in the same
+    # second, carry the same few times.
     try:
         return format_time(parse_time(value))
     except ValueError:

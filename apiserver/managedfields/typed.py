@@ -41,10 +41,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import orjson
+
 from apiserver.patch.lookup import lookup_struct
-from apiserver.schema import PatchMeta, Schema, resolve
+from apiserver.schema import NO_PATCH_META, PatchMeta, Schema, SchemaMemo, resolve
 
 from . import fieldpath as fp
 from .fieldpath import FieldSet, Path
@@ -63,8 +66,9 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+@cache
 def list_kind(meta: PatchMeta) -> tuple[str, tuple[str, ...]]:
-    """``("map", keys)``, ``("set", ())`` or ``("atomic", ())`` for a list field."""
+    """``("map", keys)``, ``("set", ())`` or ``("atomic", ())`` for a list field (remembered)."""
     if meta.list_type == "map" and meta.list_map_keys:
         return "map", meta.list_map_keys
     if meta.list_type in ("set", "atomic"):
@@ -84,8 +88,13 @@ def items_schema(schema: Schema | None) -> Schema | None:
 def item_meta(schema: Schema | None) -> PatchMeta:
     """List items and the root carry no field extensions, only their type's map type."""
     if schema is None:
-        return PatchMeta()
-    return PatchMeta(map_type=resolve(schema).get("x-kubernetes-map-type"))
+        return NO_PATCH_META
+    return _map_type_meta(resolve(schema).get("x-kubernetes-map-type"))
+
+
+@cache
+def _map_type_meta(map_type: str | None) -> PatchMeta:
+    return PatchMeta(map_type=map_type)
 
 
 def is_named_field(schema: Schema | None, name: str) -> bool:
@@ -103,8 +112,18 @@ def item_element(kind: str, keys: tuple[str, ...], item: Any, i: int) -> str:
     return fp.index(i)
 
 
+_EXACT = (str, int, bool, type(None))
+
+
 def same(a: Any, b: Any) -> bool:
-    """Deep equality that tells ``1`` from ``True`` and ``1.0`` (as JSON does)."""
+    """Deep equality that tells ``1`` from ``True`` and ``1.0`` (as JSON does).
+
+    Two strings, ints, booleans or nulls of the same type are equal exactly when
+    ``==`` says so; only floats (``0.0`` vs ``-0.0``) and containers need their
+    JSON text compared.
+    """
+    if type(a) is type(b) and type(a) in _EXACT:
+        return bool(a == b)
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
@@ -167,6 +186,18 @@ def compare(old: dict[str, Any], new: dict[str, Any], schema: Schema | None) -> 
 
 
 def _compare(lhs: Any, rhs: Any, schema: Schema | None, meta: PatchMeta, path: Path, cmp: Comparison) -> None:
+    # Every write runs this over the whole object, so two shortcuts come before the
+    # general walk (compare.go): a node on one side only (a create is mostly that)
+    # and an unchanged map or list (most of an object on most updates). Both give
+    # what the walk would; tests/apiserver/managedfields/test_fastpaths.py checks.
+    if lhs is MISSING and path:
+        _whole(rhs, schema, meta, path, cmp.added)
+        return
+    if rhs is MISSING and path:
+        _whole(lhs, schema, meta, path, cmp.removed)
+        return
+    if type(lhs) is type(rhs) and isinstance(lhs, (dict, list)) and _identical(lhs, rhs):
+        return
     if isinstance(lhs, dict) or isinstance(rhs, dict):
         children_compared = _compare_maps(lhs, rhs, schema, meta, path, cmp)
     elif isinstance(lhs, list) or isinstance(rhs, list):
@@ -179,6 +210,54 @@ def _compare(lhs: Any, rhs: Any, schema: Schema | None, meta: PatchMeta, path: P
         cmp.added.add(path)
     elif path and rhs is MISSING:
         cmp.removed.add(path)
+
+
+def _whole(value: Any, schema: Schema | None, meta: PatchMeta, path: Path, out: set[Path]) -> None:
+    """A node present on one side only: it and every field below it were added (or removed).
+
+    What :func:`_compare` would find against ``MISSING``, in one walk without the
+    other side: the node itself, each map field but the null ones, each list item
+    (the first of repeats, as :func:`_by_element`), down to the leaves; atomic
+    and empty nodes are leaves. A create is mostly this walk.
+    """
+    out.add(path)
+    if isinstance(value, dict):
+        if not value or meta.map_type == "atomic":
+            return
+        for name, child in value.items():
+            if child is not None:
+                child_schema, child_meta = lookup_struct(schema, name)
+                _whole(child, child_schema, child_meta, (*path, fp.field(name)), out)
+    elif isinstance(value, list):
+        kind, keys = list_kind(meta)
+        if not value or kind == "atomic":
+            return
+        element_schema = items_schema(schema)
+        element_meta = item_meta(element_schema)
+        for element, item in _by_element(kind, keys, value).items():
+            _whole(item, element_schema, element_meta, (*path, element), out)
+
+
+def _identical(lhs: dict[str, Any] | list[Any], rhs: dict[str, Any] | list[Any]) -> bool:
+    """Do two maps or lists hold the same JSON? Then comparing them finds nothing.
+
+    ``==`` answers at C speed and, when the two differ, usually at their first
+    difference; but it takes ``1`` for ``True`` and ``1.0``, so an equal pair is
+    confirmed by its JSON text (orjson, keys sorted). Integers orjson cannot write
+    (beyond 64 bits) leave the answer to the walk.
+    """
+    if lhs is rhs:
+        return True
+    if lhs != rhs:
+        return False
+    try:
+        return _sorted_json(lhs) == _sorted_json(rhs)
+    except TypeError:
+        return False
+
+
+def _sorted_json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _leaf(lhs: Any, rhs: Any, path: Path, cmp: Comparison) -> None:
@@ -196,7 +275,10 @@ def _compare_maps(
     """Compare key by key; False when the pair is a leaf (atomic, empty, or mismatched types)."""
     left = lhs if isinstance(lhs, dict) else {}
     right = rhs if isinstance(rhs, dict) else {}
-    mismatched = not all(v is MISSING or v is None or isinstance(v, dict) for v in (lhs, rhs))
+    mismatched = not (
+        (lhs is MISSING or lhs is None or isinstance(lhs, dict))
+        and (rhs is MISSING or rhs is None or isinstance(rhs, dict))
+    )
     if mismatched or meta.map_type == "atomic" or (not left and not right):
         return False
     for name in {**left, **right}:
@@ -215,7 +297,10 @@ def _compare_lists(
     left = lhs if isinstance(lhs, list) else []
     right = rhs if isinstance(rhs, list) else []
     kind, keys = list_kind(meta)
-    mismatched = not all(v is MISSING or v is None or isinstance(v, list) for v in (lhs, rhs))
+    mismatched = not (
+        (lhs is MISSING or lhs is None or isinstance(lhs, list))
+        and (rhs is MISSING or rhs is None or isinstance(rhs, list))
+    )
     if mismatched or kind == "atomic" or (not left and not right):
         return False
     element_schema = items_schema(schema)
@@ -245,7 +330,7 @@ def _by_element(kind: str, keys: tuple[str, ...], items: list[Any]) -> dict[str,
 _ALWAYS_PRESENT = ("metadata", "spec", "status")
 
 
-def zero_object(schema: Schema | None, depth: int = 0) -> dict[str, Any]:
+def zero_object(schema: Schema | None) -> dict[str, Any]:
     """What a freshly created object is compared with: Go's zero value of the kind.
 
     Upstream a create is an update from ``New()``, the zero struct, which already
@@ -254,7 +339,14 @@ def zero_object(schema: Schema | None, depth: int = 0) -> dict[str, Any]:
     create and the creator owns their contents, not the nodes themselves
     (``f:spec`` without ``"."``). The schema does not say which structs are
     pointers; required fields and metadata/spec/status are a close stand-in.
+
+    Worked out once per kind and shared by every caller: read it, never change it
+    (:func:`compare` only reads).
     """
+    return {} if schema is None else _zero_objects(schema)
+
+
+def _zero(schema: Schema | None, depth: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if schema is None or depth > 8:
         return out
@@ -271,5 +363,8 @@ def zero_object(schema: Schema | None, depth: int = 0) -> dict[str, Any]:
             and item_meta(prop).map_type != "atomic"
             and prop.get("x-kubernetes-map-type") != "atomic"
         ):
-            out[name] = zero_object(prop, depth + 1)
+            out[name] = _zero(prop, depth + 1)
     return out
+
+
+_zero_objects: SchemaMemo[dict[str, Any]] = SchemaMemo(_zero)

@@ -71,10 +71,11 @@ def _compare(
     old: dict[str, Any], new: dict[str, Any], schema: Schema | None, ignored: FieldSet
 ) -> Comparison:
     cmp = compare(_without_managed_fields(old), _without_managed_fields(new), schema)
+    unowned = _STRIPPED_TREES | ignored  # strip() and then ignored, in one pass
     return Comparison(
-        added=set(recursive_difference(strip(frozenset(cmp.added)), ignored)),
-        modified=set(recursive_difference(strip(frozenset(cmp.modified)), ignored)),
-        removed=set(recursive_difference(strip(frozenset(cmp.removed)), ignored)),
+        added=set(recursive_difference(frozenset(cmp.added - _STRIPPED_NODES), unowned)),
+        modified=set(recursive_difference(frozenset(cmp.modified - _STRIPPED_NODES), unowned)),
+        removed=set(recursive_difference(frozenset(cmp.removed - _STRIPPED_NODES), unowned)),
     )
 
 

@@ -29,7 +29,7 @@ Mirrors: k8s.io/apimachinery/pkg/util/strategicpatch/meta.go (``LookupPatchMeta`
 from __future__ import annotations
 
 from apimachinery.field_errors import Path
-from apiserver.schema import PatchMeta, Schema, patch_meta, resolve
+from apiserver.schema import NO_PATCH_META, PatchMeta, Schema, SchemaMemo, patch_meta, resolve
 
 from .merge_errors import PatchError, go_v
 
@@ -38,10 +38,37 @@ MERGE = "merge"
 RETAIN_KEYS = "retainKeys"
 
 
-def lookup_struct(schema: Schema | None, key: str) -> tuple[Schema | None, PatchMeta]:
+Lookup = tuple[Schema | None, PatchMeta]
+_UNKNOWN: Lookup = (None, NO_PATCH_META)
+
+
+def lookup_struct(schema: Schema | None, key: str) -> Lookup:
     """The schema of object field ``key`` and its patch metadata."""
-    field = _field(schema, key)
-    return field, _meta(schema, field)
+    if schema is None:
+        return _UNKNOWN
+    named, other = _struct_lookups(schema)
+    return named.get(key, other)
+
+
+def _lookups(schema: Schema) -> tuple[dict[str, Lookup], Lookup]:
+    """Every answer ``lookup_struct(schema, ...)`` can give, worked out once per node.
+
+    Server-side apply and field validation ask it for every field of every object
+    written, so it is a table: one answer per declared property, and one for every
+    other key (they all get the same: the map's value schema, or nothing). Map keys
+    are not entered one by one, so label keys and the like never grow it.
+    """
+    named: dict[str, Lookup] = {}
+    properties = resolve(schema).get("properties")
+    if isinstance(properties, dict):
+        for key in properties:
+            field = _field(schema, key)
+            named[key] = (field, _meta(schema, field))
+    other = _field(schema, "") if not isinstance(properties, dict) else None
+    return named, (other, _meta(schema, other))
+
+
+_struct_lookups: SchemaMemo[tuple[dict[str, Lookup], Lookup]] = SchemaMemo(_lookups)
 
 
 def lookup_slice(schema: Schema | None, key: str) -> tuple[Schema | None, PatchMeta]:

@@ -76,8 +76,17 @@ def _format(value: Any, kind: str, where: str) -> Any:
 
 def canonicalize_times(obj: dict[str, Any], group: str, version: str, kind: str) -> None:
     """Rewrite every Time/MicroTime value of ``obj`` in place, as a Go decode-encode would."""
-    for path, time_kind in time_paths(group, version, kind):
-        _apply(obj, path, time_kind, ".".join(p for p in path if p not in ("[]", "{}")))
+    for path, time_kind, where in _named_time_paths(group, version, kind):
+        _apply(obj, path, time_kind, where)
+
+
+@cache
+def _named_time_paths(group: str, version: str, kind: str) -> tuple[tuple[Path, str, str], ...]:
+    """:func:`time_paths`, each with the field name an error message gives it (``metadata.creationTimestamp``)."""
+    return tuple(
+        (path, time_kind, ".".join(p for p in path if p not in ("[]", "{}")))
+        for path, time_kind in time_paths(group, version, kind)
+    )
 
 
 def _apply(node: Any, path: Path, kind: str, where: str) -> None:

@@ -39,7 +39,7 @@ from apiserver.storage.store import ObjectStore, Preconditions
 
 from .canonical import canonicalize_times
 from .conversion import codec_for
-from .strategy import Object, Strategy
+from .strategy import Object, Strategy, copy_stored
 
 FINALIZER_ORPHAN = "orphan"
 FINALIZER_FOREGROUND = "foregroundDeletion"
@@ -185,7 +185,7 @@ class RegistryStore:
 
         async def attempt(current: Object | None) -> Object:
             nonlocal created
-            result = compute(copy.deepcopy(current) if current is not None else None)
+            result = compute(copy_stored(current) if current is not None else None)
             desired: Object = await result if isinstance(result, Awaitable) else result
             meta = desired.setdefault("metadata", {})
             if meta.get("name", name) != name:

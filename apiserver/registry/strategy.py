@@ -24,11 +24,28 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from apimachinery import validation
 from apimachinery.field_errors import FieldError
 from apiserver.storage.store import ObjectStore
 
 Object = dict[str, Any]
+
+
+def copy_stored(obj: Object) -> Object:
+    """A deep copy, safe to change, of an object as storage decoded it.
+
+    Written out and read back by orjson: several times faster than
+    ``copy.deepcopy``, and exact for what orjson decoded in the first place (plain
+    dicts, lists, strings, numbers, booleans and nulls). What orjson cannot write
+    (an integer beyond 64 bits) takes ``copy.deepcopy``.
+    """
+    try:
+        copied: Object = orjson.loads(orjson.dumps(obj))
+    except TypeError:
+        return copy.deepcopy(obj)
+    return copied
 
 
 class Strategy:
@@ -81,7 +98,7 @@ class Strategy:
     def prepare_for_update(self, new: Object, old: Object) -> None:
         if self.has_status:
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = copy_stored(old["status"])
             else:
                 new.pop("status", None)
         if self.tracks_generation:
@@ -113,7 +130,7 @@ class StatusStrategy(Strategy):
     def prepare_for_update(self, new: Object, old: Object) -> None:
         status = new.get("status")
         meta = new.get("metadata") or {}
-        keep = copy.deepcopy(old)
+        keep = copy_stored(old)
         keep["metadata"]["resourceVersion"] = meta.get(
             "resourceVersion", old["metadata"].get("resourceVersion")
         )

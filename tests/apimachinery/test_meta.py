@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -28,6 +29,20 @@ def test_new_uid_is_uuid4() -> None:
 def test_format_time(t: datetime, text: str, micro: str) -> None:
     assert meta.format_time(t) == text
     assert meta.format_micro_time(t) == micro
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_format_time_spells_as_strftime(seed: int) -> None:
+    """The isoformat shortcut writes what strftime writes, early years and offsets included."""
+    r = random.Random(seed)
+    for _ in range(2000):
+        t = datetime(1, 1, 2, tzinfo=UTC) + timedelta(
+            seconds=r.randint(0, 315_537_000_000), microseconds=r.randint(0, 999_999)
+        )
+        if r.random() < 0.5:
+            t = t.astimezone(timezone(timedelta(minutes=r.randint(-720, 720))))
+        assert meta.format_time(t) == t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert meta.format_micro_time(t) == t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @pytest.mark.parametrize(
