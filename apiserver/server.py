@@ -49,6 +49,12 @@ GRACEFUL_TIMEOUT = 5.0
 #: just closed would fail, and writes are not resent.
 KEEP_ALIVE_TIMEOUT = 90.0
 
+#: Requests one HTTP/1.1 connection may carry. Hypercorn closes a connection after 1,000
+#: (``Connection: close`` on the 1,000th answer); Go's http.Server has no such limit, and
+#: kube-apiserver sets none (its only nudge is HTTP/2 GOAWAY, ``--goaway-chance``, off by
+#: default). A busy client would otherwise pay a new TLS handshake every 1,000 requests.
+KEEP_ALIVE_MAX_REQUESTS = 2**62
+
 
 def hypercorn_config(options: ServerOptions, pki: PKI | None) -> Config:
     """Hypercorn's configuration for ``options``; ``pki=None`` serves plain http."""
@@ -60,6 +66,7 @@ def hypercorn_config(options: ServerOptions, pki: PKI | None) -> Config:
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = GRACEFUL_TIMEOUT
     config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT
+    config.keep_alive_max_requests = KEEP_ALIVE_MAX_REQUESTS
     if pki is not None:
         config.certfile = str(pki.serving_cert)
         config.keyfile = str(pki.serving_key)
