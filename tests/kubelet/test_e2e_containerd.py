@@ -123,6 +123,32 @@ def test_httpd_runs_on_its_pod_ip_and_readiness_gates_ready(server: Server, ns: 
         assert r.read() == b"hi\n"
 
 
+def test_pod_reaches_another_pod_over_its_pod_ip(server: Server, ns: str) -> None:
+    server_pod = busybox(
+        "srv", ["sh", "-c", "mkdir -p /www && echo pong > /www/ping && httpd -f -p 8080 -h /www"]
+    )
+    apply(server, ns, server_pod)
+    wait_for("srv Running", lambda: row(server, ns, "srv")[1:3] == ["1/1", "Running"], timeout=30)
+    ip = get(server, ns, "srv")["status"]["podIP"]
+    # a second pod, in its own network namespace, fetches from the first over the bridge
+    client = busybox("cli", ["wget", "-q", "-O", "-", f"http://{ip}:8080/ping"], restartPolicy="Never")
+    apply(server, ns, client)
+    assert wait_for("cli Completed", lambda: row(server, ns, "cli")[2] == "Completed", timeout=30)
+    cli = get(server, ns, "cli")
+    assert cli["status"]["podIP"] != ip and container_state(cli)["terminated"]["exitCode"] == 0
+
+
+def test_memory_limit_exceeded_is_reported_oom_killed(server: Server, ns: str) -> None:
+    # the container's only process asks for one 64 MiB buffer under a 16 MiB limit: the
+    # kernel's OOM killer ends it (SIGKILL, 128 + 9) and the runtime reports why
+    pod = busybox("hog", ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"], restartPolicy="Never")
+    pod["spec"]["containers"][0]["resources"] = {"limits": {"memory": "16Mi"}}  # type: ignore[index]
+    apply(server, ns, pod)
+    assert wait_for("OOMKilled", lambda: row(server, ns, "hog")[2] == "OOMKilled", timeout=30)
+    terminated = container_state(get(server, ns, "hog"))["terminated"]
+    assert (terminated["reason"], terminated["exitCode"]) == ("OOMKilled", 137)
+
+
 def test_crash_loop_back_off_grows(server: Server, ns: str) -> None:
     apply(server, ns, busybox("crash", ["sh", "-c", "exit 3"]))
     seen: list[str] = []
