@@ -3,11 +3,12 @@
 ``python -m cluster up --runtime containerd`` as root: apiserver, scheduler, controller
 manager, a private containerd and the kubelet. Then, with the real kubectl: run an
 httpd pod, read a completed pod's logs, exec (output and exit code), port-forward to
-the pod's port, delete. Skipped, with the reason, where containerd cannot run.
+the pod's port, a readiness probe gating Ready and a Service's endpoints, delete. Skipped, with the reason, where containerd cannot run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -104,6 +105,26 @@ def test_run_logs_exec_port_forward_delete_on_real_containers(tmp_path: Path) ->
         finally:
             forward.terminate()
             forward.wait(10)
+
+        # readiness gates Ready and the Service's endpoints: not ready until the probe's file exists
+        ready_pod = json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gate", "labels": {"app": "gate"}},
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                "name": "c", "image": IMAGE, "command": ["sleep", "3600"],
+                "readinessProbe": {"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1},
+            }]},
+        })  # fmt: skip
+        subprocess.run(["kubectl", "apply", "-f", "-"], input=ready_pod, env=env, text=True, check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        _kubectl(env, "expose", "pod", "gate", "--port=80")
+        jsonpath = "-o=jsonpath={.subsets[*].notReadyAddresses[*].ip}/{.subsets[*].addresses[*].ip}"
+        _wait(env, "get", "pod", "gate", want="0/1")
+        _wait(env, "get", "endpoints", "gate", jsonpath, want="10.")  # listed, not ready
+        ip = _kubectl(env, "get", "pod", "gate", "-o=jsonpath={.status.podIP}").stdout
+        assert _kubectl(env, "get", "endpoints", "gate", jsonpath).stdout == f"{ip}/"
+        _kubectl(env, "exec", "gate", "--", "touch", "/tmp/ready")
+        _wait(env, "get", "endpoints", "gate", jsonpath, want=f"/{ip}")  # now a ready address
+        assert "1/1" in _kubectl(env, "get", "pod", "gate").stdout
 
         assert _kubectl(env, "delete", "pod", "web").stdout.strip() == 'pod "web" deleted'
         assert _kubectl(env, "get", "pod", "web", check=False).returncode == 1
