@@ -232,15 +232,8 @@ class Transport:
 
     async def _acquire(self) -> Connection:
         """The newest idle connection, a new one if under the cap, or the next one released."""
-        if self._closed:
-            raise RuntimeError(CLOSED)
-        idle = self._idle
-        while idle:
-            conn = idle.pop()
-            conn.idle = False
-            if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
-                return conn
-            self.discard(conn)
+        if (conn := self._pop_idle()) is not None:
+            return conn
         if self._open < self.max_connections:
             self._open += 1
             return await self._connect()
@@ -260,6 +253,14 @@ class Transport:
 
     async def _acquire_for_stream(self) -> Connection:
         """The newest idle connection, or a new one; a stream holds it outside the cap."""
+        if (conn := self._pop_idle()) is not None:
+            conn.counted = False
+            self._free_slot()
+            return conn
+        return await self._connect(counted=False)
+
+    def _pop_idle(self) -> Connection | None:
+        """The newest idle connection still open (LIFO), dropping dead ones on the way."""
         if self._closed:
             raise RuntimeError(CLOSED)
         idle = self._idle
@@ -267,11 +268,9 @@ class Transport:
             conn = idle.pop()
             conn.idle = False
             if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
-                conn.counted = False
-                self._free_slot()
                 return conn
             self.discard(conn)
-        return await self._connect(counted=False)
+        return None
 
     async def _connect(self, counted: bool = True) -> Connection:
         """Open a connection; if ``counted``, in a slot already taken in ``_open`` (freed on failure)."""
