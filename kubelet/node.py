@@ -11,8 +11,10 @@ pkg/kubelet/nodestatus/setters.go, and pkg/kubelet/nodelease/controller.go.
   ``type``): capacity and allocatable (cpu, memory from /proc/meminfo, pods 110,
   ephemeral-storage of the root dir's filesystem; or from flags for simulated nodes),
   ``nodeInfo`` (every field; the Python client insists), addresses, the kubelet
-  endpoint port, and the four conditions. Sent when something changed, otherwise
-  every ``status_report`` seconds (upstream's nodeStatusReportFrequency, 5 min; 1 min here).
+  endpoint port, and the four conditions. Checked every ``status_check`` seconds
+  against the Node as the server has it, and sent when something differs (the node
+  lifecycle controller may have set ``Ready=Unknown``), otherwise every
+  ``status_report`` seconds (upstream's nodeStatusReportFrequency, 5 min; 1 min here).
 * **Heartbeat**: the Lease ``kube-node-lease/<node>`` (holder = node, 40 s), its
   ``renewTime`` renewed every 10 s by a PUT on its resourceVersion, created with an
   ownerReference to the Node so it goes when the Node does. The node lifecycle
@@ -133,13 +135,32 @@ class NodeConfig:
     status_report: float = 60.0
 
 
+#: Condition fields that change on every heartbeat, left out of the comparison.
+_TIMES = ("lastHeartbeatTime", "lastTransitionTime")
+
+
+def status_differs(status: dict[str, Any], server: dict[str, Any]) -> bool:
+    """``nodeStatusHasChanged``: a field this kubelet reports, or a condition, differs.
+
+    Conditions are compared without their times; fields the kubelet does not report
+    (another writer's conditions, ``volumesInUse``) are not looked at.
+    """
+    if any(server.get(key) != value for key, value in status.items() if key != "conditions"):
+        return True
+    theirs = {c.get("type"): c for c in server.get("conditions") or []}
+    for cond in status["conditions"]:
+        prev = theirs.get(cond["type"])
+        if prev is None or any(prev.get(k) != v for k, v in cond.items() if k not in _TIMES):
+            return True
+    return False
+
+
 class NodeAgent:
     def __init__(
         self, rest: RESTClient, config: NodeConfig, runtime: rt.RuntimeService, images: rt.ImageService
     ) -> None:
         self.rest, self.config, self.runtime, self.images = rest, config, runtime, images
         self.uid = ""
-        self._last_status: dict[str, Any] | None = None
         self._last_report = 0.0
         self.lease_renewals = 0
 
@@ -194,31 +215,29 @@ class NodeAgent:
             "images": images,
         }
 
-    @staticmethod
-    def _sans_times(status: dict[str, Any]) -> dict[str, Any]:
-        conditions = [
-            {k: v for k, v in cond.items() if k not in ("lastHeartbeatTime", "lastTransitionTime")}
-            for cond in status["conditions"]
-        ]
-        return {**status, "conditions": conditions}
-
     async def update_status(self, force: bool = False) -> bool:
-        """PATCH the status if it changed or ``status_report`` passed (tryUpdateNodeStatus)."""
+        """PATCH the status if it differs from the server's or ``status_report`` passed.
+
+        ``tryUpdateNodeStatus`` compares with the Node *as the server has it*, not with
+        what this kubelet last sent: the node lifecycle controller writes ``Ready=Unknown``
+        when the Lease lapses, and the kubelet must put ``Ready=True`` back on its next
+        check (``nodeStatusUpdateFrequency``), not at the next periodic report.
+        """
         status = await self.status()
+        server = (await self.rest.get(NODES, self.config.name)).get("status") or {}
         loop_now = asyncio.get_running_loop().time()
-        changed = self._last_status is None or self._sans_times(status) != self._sans_times(self._last_status)
+        changed = status_differs(status, server)
         if not (force or changed or loop_now - self._last_report >= self.config.status_report):
             return False
-        if self._last_status is not None:  # keep transition times of unchanged conditions
-            before = {c["type"]: c for c in self._last_status["conditions"]}
-            for cond in status["conditions"]:
-                prev = before.get(cond["type"])
-                if prev is not None and prev["status"] == cond["status"]:
-                    cond["lastTransitionTime"] = prev["lastTransitionTime"]
+        theirs = {c.get("type"): c for c in server.get("conditions") or []}
+        for cond in status["conditions"]:  # keep transition times of unchanged conditions
+            prev = theirs.get(cond["type"])
+            if prev is not None and prev.get("status") == cond["status"] and prev.get("lastTransitionTime"):
+                cond["lastTransitionTime"] = prev["lastTransitionTime"]
         await self.rest.patch(
             NODES, self.config.name, {"status": status}, subresource="status", patch_type=PatchType.STRATEGIC
         )
-        self._last_status, self._last_report = status, loop_now
+        self._last_report = loop_now
         return True
 
     def lease_object(self) -> dict[str, Any]:
