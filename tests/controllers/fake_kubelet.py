@@ -15,7 +15,12 @@
   with exit code N, the others with 0, and the pod is ``Failed`` if any N is not 0:
   what a Job's ``podFailurePolicy`` ``onExitCodes`` rules look at);
 * finishes graceful deletion: a pod with a ``deletionTimestamp`` is deleted with
-  grace period 0, as a kubelet does once its containers are stopped.
+  grace period 0, as a kubelet does once its containers are stopped;
+* ``--not-ready-file F``: at each heartbeat the lease is still renewed, but while file F
+  exists the nodes report ``Ready=False`` (reason ``KubeletNotReady``), and ``Ready=True``
+  again once it is gone, compared with what the API server holds (as a kubelet's
+  ``tryUpdateNodeStatus`` does): a live kubelet on a sick node (node lifecycle tests);
+* ``--no-bind``: leave unbound pods to the scheduler or to other fake kubelets.
 
 It reacts to a pod informer (no polling), with a few concurrent workers.
 """
@@ -27,6 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import re
 from typing import Any
 
@@ -51,8 +57,28 @@ def node_object(name: str) -> dict[str, Any]:
     }
 
 
-def node_status() -> dict[str, Any]:
+def ready_condition(ready: bool) -> dict[str, Any]:
     t = now()
+    if ready:
+        return {
+            "type": "Ready",
+            "status": "True",
+            "reason": "KubeletReady",
+            "message": "kubelet is posting ready status",
+            "lastHeartbeatTime": t,
+            "lastTransitionTime": t,
+        }
+    return {
+        "type": "Ready",
+        "status": "False",
+        "reason": "KubeletNotReady",
+        "message": "container runtime is down",
+        "lastHeartbeatTime": t,
+        "lastTransitionTime": t,
+    }
+
+
+def node_status() -> dict[str, Any]:
     info = dict.fromkeys(
         [
             "architecture",
@@ -69,21 +95,17 @@ def node_status() -> dict[str, Any]:
     )
     info["kubeletVersion"] = "v1.32.0-fake"
     return {
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "True",
-                "reason": "KubeletReady",
-                "message": "kubelet is posting ready status",
-                "lastHeartbeatTime": t,
-                "lastTransitionTime": t,
-            }
-        ],
+        "conditions": [ready_condition(True)],
         "capacity": {"cpu": "1000", "memory": "1000Gi", "pods": "10000"},
         "allocatable": {"cpu": "1000", "memory": "1000Gi", "pods": "10000"},
         "nodeInfo": info,
         "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
     }
+
+
+def file_exists(path: str) -> bool:
+    """A stat on a local file: too quick to be worth a thread."""
+    return os.path.exists(path)
 
 
 def image_exit_code(image: str) -> int | None:
@@ -154,6 +176,7 @@ class FakeKubelet:
         pending_image: str = "",
         workers: int = 16,
         bind: bool = True,
+        not_ready_file: str = "",
     ) -> None:
         self.rest = rest
         self.nodes = nodes
@@ -163,6 +186,7 @@ class FakeKubelet:
         self.pending_image = pending_image
         self.workers = workers
         self.bind = bind
+        self.not_ready_file = not_ready_file
         self._next_node = itertools.cycle(nodes)
         self.pods = SharedInformer.for_resource(rest, PODS)
         self.queue: asyncio.Queue[str] = asyncio.Queue()
@@ -205,8 +229,20 @@ class FakeKubelet:
             for name in self.nodes:
                 try:
                     await self._renew(name)
+                    if self.not_ready_file:
+                        await self._report_ready(name, not file_exists(self.not_ready_file))
                 except Exception:
                     log.exception("lease renew %s", name)
+
+    async def _report_ready(self, name: str, ready: bool) -> None:
+        """PATCH the Ready condition when the API server's differs from ours."""
+        node = await self.rest.get(NODES, name)
+        current = next(
+            (c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {}
+        )
+        if current.get("status") != ("True" if ready else "False"):
+            patch = {"status": {"conditions": [ready_condition(ready)]}}
+            await self.rest.patch(NODES, name, patch, subresource="status")
 
     async def _work(self) -> None:
         while True:
@@ -288,6 +324,8 @@ async def main(args: argparse.Namespace) -> None:
             fail_image=args.fail_image,
             succeed_image=args.succeed_image,
             pending_image=args.pending_image,
+            bind=not args.no_bind,
+            not_ready_file=args.not_ready_file,
         )
         await kubelet.run()
 
@@ -300,6 +338,8 @@ if __name__ == "__main__":
     p.add_argument("--fail-image", default="")
     p.add_argument("--succeed-image", default="")
     p.add_argument("--pending-image", default="")
+    p.add_argument("--not-ready-file", default="")
+    p.add_argument("--no-bind", action="store_true")
     logging.basicConfig(level=logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(p.parse_args()))

@@ -168,7 +168,7 @@ def test_unknown_conditions_and_taints() -> None:
         "NodeStatusUnknown",
         "Kubelet stopped posting node status.",
     )
-    taints = nodelifecycle.with_unreachable_taints([], T0)
+    taints = nodelifecycle.desired_taints({"spec": {}, "status": {"conditions": conds}}, T0)
     assert {(t["key"], t["effect"]) for t in taints} == {
         ("node.kubernetes.io/unreachable", "NoSchedule"),
         ("node.kubernetes.io/unreachable", "NoExecute"),
