@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--pod-eviction-timeout", type=float, default=300.0, help="unused upstream too; kept for parity"
     )
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500)
+    p.add_argument("--max-endpoints-per-slice", type=int, default=100, help="endpoints in one EndpointSlice")
     p.add_argument("--concurrent-syncs", type=int, default=0, help="workers per controller (0: each default)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -48,6 +49,7 @@ async def main(args: argparse.Namespace) -> None:
     options = {
         "nodelifecycle": {"grace_period": args.node_monitor_grace_period},
         "podgc": {"threshold": args.terminated_pod_gc_threshold},
+        "endpointslice": {"max_endpoints_per_slice": args.max_endpoints_per_slice},
     }
     async with RESTClient.from_kubeconfig(
         args.kubeconfig, user_agent="kube-controller-manager/pykube"
