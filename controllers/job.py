@@ -176,8 +176,17 @@ class JobController(Controller):
             backoff_base=self.backoff_base,
             backoff_cap=self.backoff_cap,
         )
-        await self._delete_pods(key, job, p.delete)
-        await self._create_pods(key, job, p.create)
+        if p.event is not None:  # Suspended / Resumed
+            self.recorder.event(job, NORMAL, *p.event)
+        release_err: BaseException | None = None
+        victims = p.delete
+        if p.release:  # deleteJobPods: remove the finalizer, then delete
+            released, release_err = await self._remove_finalizers(key, ns, victims)
+            victims = [v for v in victims if str(meta(v).get("uid")) in released]
+        await self._delete_pods(key, job, victims)
+        if release_err is not None:
+            raise release_err
+        await self._create_pods(key, job, p.create, p.annotations)
         if p.flush:
             job = await self._write_status(job, p.status)
             self.backoffs[key] = p.backoff
@@ -206,7 +215,9 @@ class JobController(Controller):
         else:
             self.recorder.event(job, WARNING, condition.get("reason", ""), condition.get("message", ""))
 
-    async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> None:
+    async def _create_pods(
+        self, key: str, job: Obj, indexes: list[int | None], annotations: dict[int, dict[str, str]]
+    ) -> None:
         if not indexes:
             return
         ns = meta(job).get("namespace", "")
@@ -214,7 +225,9 @@ class JobController(Controller):
         pending = list(indexes)
 
         async def create() -> None:
-            await self.pod_control.create_pod(ns, job_pod(job, pending.pop(0)), job)
+            index = pending.pop(0)
+            extra = annotations.get(index) if index is not None else None
+            await self.pod_control.create_pod(ns, job_pod(job, index, extra), job)
 
         skipped, err = await run_in_batches(len(indexes), create)
         for _ in range(skipped):

@@ -34,12 +34,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.util import Obj, epoch, meta, pod_condition
+from controllers.util import Obj, epoch, meta, pod_condition, pod_phase
 
 DEFAULT_POD_FAILURE_BACKOFF = 10.0
 #: Upstream's MaxJobPodFailureBackOff (10 minutes in job_controller.go today; the
 #: kubernetes.io Job page still says six).
 MAX_POD_FAILURE_BACKOFF = 600.0
+
+
+# --- failed pods ---
+
+
+def only_replace_failed_pods(job: Obj) -> bool:
+    """Replace a pod only once it is Failed, not while it terminates (``onlyReplaceFailedPods``)."""
+    spec = job.get("spec") or {}
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def is_pod_failed(pod: Obj, job: Obj) -> bool:
+    """Failed, or (unless only failed pods are replaced) deleted before succeeding."""
+    if pod_phase(pod) == "Failed":
+        return True
+    if only_replace_failed_pods(job):
+        return False
+    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) != "Succeeded"
 
 
 # --- back-off -----------------------------------------------------------------------------
