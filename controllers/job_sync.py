@@ -6,10 +6,14 @@ write first (counters, the uids of newly finished pods in
 ``uncountedTerminatedPods``, the interim ``FailureTarget`` / ``SuccessCriteriaMet``
 condition) and the pods whose tracking finalizer to remove; :func:`finish` then
 computes the status once the removals are done (uids counted, terminal condition).
+A suspended Job is one whose every active pod is to be deleted and none created;
+the ``Suspended`` condition and the ``Suspended`` / ``Resumed`` event come with the
+plan (:func:`ensure_condition`).
 The controller (job.py) performs the calls in between; tests drive both with a fake
 clock.
 
-Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, activePodsForRemoval,
+Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, jobSuspended,
+pastActiveDeadline, ensureJobConditionStatus, canRemoveFinalizer, activePodsForRemoval,
 trackJobStatusAndRemoveFinalizers, cleanUncountedPodsWithoutFinalizers, enactJobFinished,
 pastBackoffLimitOnFailure, isPodFailed, getFailJobMessage) and pkg/controller/job/util
 (IsJobFinished).
