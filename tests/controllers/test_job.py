@@ -494,3 +494,14 @@ def test_success_policy_completes_the_job_and_deletes_the_rest() -> None:
     _sync(j, [])
     complete = _cond(j, "Complete")
     assert complete is not None and complete["reason"] == "SuccessPolicy"
+
+
+def test_resuming_after_the_deadline_passed_fails_the_job_as_upstream() -> None:
+    """syncJob checks the deadline against the old startTime before the resume resets it."""
+    j = _job(activeDeadlineSeconds=30)
+    _sync(j, [], T0)
+    j["spec"]["suspend"] = True
+    _sync(j, [], T0 + 1)
+    j["spec"]["suspend"] = False
+    _sync(j, [], T0 + 100)
+    assert _cond(j, "Failed")["reason"] == "DeadlineExceeded"  # type: ignore[index]
