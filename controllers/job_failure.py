@@ -23,9 +23,15 @@ a non-zero exit code ``In`` / ``NotIn`` the values) or on ``onPodConditions`` (a
 condition of that type and status, e.g. ``DisruptionTarget=True`` set when a pod is
 preempted or evicted).
 
-Mirrors: pkg/controller/job/backoff_utils.go (newBackoffRecord, getFinishedTime,
-getRemainingTimeForFailuresCount) and pkg/controller/job/pod_failure_policy.go
-(matchPodFailurePolicy).
+**Failed pods.** A pod counts as failed when its phase is ``Failed`` or, unless
+only failed pods are replaced (``podReplacementPolicy: Failed``, implied by a
+podFailurePolicy), when it is deleted before succeeding; with ``restartPolicy:
+OnFailure`` container restarts count against ``backoffLimit`` too.
+
+Mirrors: pkg/controller/job/job_controller.go (isPodFailed, onlyReplaceFailedPods,
+pastBackoffLimitOnFailure), pkg/controller/job/backoff_utils.go (newBackoffRecord,
+getFinishedTime, getRemainingTimeForFailuresCount) and
+pkg/controller/job/pod_failure_policy.go (matchPodFailurePolicy).
 """
 
 from __future__ import annotations
@@ -58,6 +64,24 @@ def is_pod_failed(pod: Obj, job: Obj) -> bool:
     if only_replace_failed_pods(job):
         return False
     return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) != "Succeeded"
+
+
+def is_pod_terminating(pod: Obj) -> bool:
+    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) not in ("Succeeded", "Failed")
+
+
+def past_backoff_limit_on_failure(job: Obj, pods: list[Obj], backoff_limit: int) -> bool:
+    """restartPolicy OnFailure: container restarts of running pods count as failures."""
+    if ((job.get("spec") or {}).get("template") or {}).get("spec", {}).get("restartPolicy") != "OnFailure":
+        return False
+    restarts = sum(
+        int(cs.get("restartCount", 0))
+        for p in pods
+        if pod_phase(p) in ("Running", "Pending")
+        for key in ("initContainerStatuses", "containerStatuses")
+        for cs in (p.get("status") or {}).get(key) or []
+    )
+    return restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit
 
 
 # --- back-off -----------------------------------------------------------------------------

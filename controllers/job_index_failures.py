@@ -135,3 +135,13 @@ def remaining_backoff_per_index(last_failed: Obj | None, now: float, base: float
         return 0.0
     record = BackoffRecord(absolute_failure_count(last_failed) + 1, finished_time(last_failed))
     return remaining_backoff(record, now, base, cap)
+
+
+def indexes_past_backoff(
+    pending: list[int], delayed: dict[int, Obj], now: float, base: float, cap: float
+) -> tuple[list[int], float]:
+    """The pending indexes whose own back-off has passed; if none, the shortest wait
+    (``getPodCreationInfoForIndependentIndexes``)."""
+    waits = {i: remaining_backoff_per_index(delayed.get(i), now, base, cap) for i in pending}
+    ready = [i for i in pending if waits[i] == 0]
+    return ready, 0.0 if ready or not waits else min(waits.values())

@@ -15,7 +15,7 @@ clock.
 Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, jobSuspended,
 pastActiveDeadline, ensureJobConditionStatus, canRemoveFinalizer, activePodsForRemoval,
 trackJobStatusAndRemoveFinalizers, cleanUncountedPodsWithoutFinalizers, enactJobFinished,
-pastBackoffLimitOnFailure, isPodFailed, getFailJobMessage) and pkg/controller/job/util
+getFailJobMessage) and pkg/controller/job/util
 (IsJobFinished).
 """
 
@@ -32,9 +32,11 @@ from controllers.job_failure import (
     MAX_POD_FAILURE_BACKOFF,
     BackoffRecord,
     is_pod_failed,
+    is_pod_terminating,
     match_pod_failure_policy,
     next_backoff_record,
     only_replace_failed_pods,
+    past_backoff_limit_on_failure,
     remaining_backoff,
 )
 from controllers.job_success import REASON as SUCCESS_POLICY
@@ -103,24 +105,6 @@ def ensure_condition(
 
 def has_tracking_finalizer(pod: Obj) -> bool:
     return TRACKING_FINALIZER in (meta(pod).get("finalizers") or [])
-
-
-def is_pod_terminating(pod: Obj) -> bool:
-    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) not in ("Succeeded", "Failed")
-
-
-def past_backoff_limit_on_failure(job: Obj, pods: list[Obj], backoff_limit: int) -> bool:
-    """restartPolicy OnFailure: container restarts of running pods count as failures."""
-    if ((job.get("spec") or {}).get("template") or {}).get("spec", {}).get("restartPolicy") != "OnFailure":
-        return False
-    restarts = sum(
-        int(cs.get("restartCount", 0))
-        for p in pods
-        if pod_phase(p) in ("Running", "Pending")
-        for key in ("initContainerStatuses", "containerStatuses")
-        for cs in (p.get("status") or {}).get(key) or []
-    )
-    return restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit
 
 
 @dataclass
@@ -313,7 +297,9 @@ def plan(
                 )  # fmt: skip
                 pending = ix.first_pending_indexes(active, busy, diff, int(completions or 0))
                 if per_index:  # getPodCreationInfoForIndependentIndexes
-                    pending, wait = _indexes_past_backoff(pending, delayed, now, backoff_base, backoff_cap)
+                    pending, wait = fails.indexes_past_backoff(
+                        pending, delayed, now, backoff_base, backoff_cap
+                    )
                     result.annotations = {
                         i: fails.replacement_annotations(job, delayed.get(i)) for i in pending
                     }
@@ -437,15 +423,6 @@ def plan(
         status["conditions"] = conditions
     result.finished, result.flush = finished, flush
     return result
-
-
-def _indexes_past_backoff(
-    pending: list[int], delayed: dict[int, Obj], now: float, base: float, cap: float
-) -> tuple[list[int], float]:
-    """The pending indexes whose own back-off has passed; if none, the shortest wait."""
-    waits = {i: fails.remaining_backoff_per_index(delayed.get(i), now, base, cap) for i in pending}
-    ready = [i for i in pending if waits[i] == 0]
-    return ready, 0.0 if ready or not waits else min(waits.values())
 
 
 def _active_pods_for_removal(job: Obj, active: list[Obj], at_least: int) -> list[Obj]:
