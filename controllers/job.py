@@ -5,15 +5,24 @@ A Job wants ``spec.completions`` successful pods (default 1), running at most
 wants one successful pod per index ``0 .. completions-1`` (job_indexes.py). Each
 sync (``syncJob``) looks at the Job's pods (by controller reference) and
 
+* **suspends** it while ``spec.suspend`` is true: no pod is created, the active ones are
+  deleted (their tracking finalizer removed first, so they do not count as failed),
+  the condition ``Suspended`` is True (reason ``JobSuspended``, "Job suspended") and
+  ``activeDeadlineSeconds`` does not run; once resumed, the condition turns False
+  (``JobResumed``, "Job resumed") and ``status.startTime`` restarts at that moment;
 * **fails** the Job when a failed pod matches a ``FailJob`` rule of
   ``podFailurePolicy`` (reason ``PodFailurePolicy``), when counted failures exceed
   ``backoffLimit`` (default 6; reason ``BackoffLimitExceeded``, "Job has reached the
   specified backoff limit"), or when ``activeDeadlineSeconds`` have passed since
-  ``startTime`` (``DeadlineExceeded``): it deletes the active pods, writes the interim
+  ``startTime`` (``DeadlineExceeded``), or, with ``backoffLimitPerIndex``
+  (job_index_failures.py), when more than ``maxFailedIndexes`` indexes failed
+  (``MaxFailedIndexesExceeded``) or every index finished and some failed
+  (``FailedIndexes``): it deletes the active pods, writes the interim
   condition ``FailureTarget``, and ``Failed`` once no pod is terminating;
 * **completes** it when ``succeeded >= completions`` (Indexed: every index succeeded)
-  and nothing runs: ``SuccessCriteriaMet``, then ``Complete`` (reason
-  ``CompletionsReached``) with ``completionTime``. That is what
+  and nothing runs, or a ``successPolicy`` rule is met (job_success.py):
+  ``SuccessCriteriaMet``, then ``Complete`` (reason ``CompletionsReached`` or
+  ``SuccessPolicy``) with ``completionTime``. That is what
   ``kubectl wait --for=condition=complete job/x`` waits for;
 * otherwise keeps ``min(parallelism, completions - succeeded)`` pods active (Indexed:
   one per pending index, the lowest first), creating in slow-start batches or deleting
@@ -22,9 +31,11 @@ sync (``syncJob``) looks at the Job's pods (by controller reference) and
   (job_failure.py).
 
 Events on the Job, from ``job-controller``: ``SuccessfulCreate`` / ``SuccessfulDelete``
-/ ``FailedCreate`` per pod (controllers/podcontrol.py), then, once the finished status
+/ ``FailedCreate`` per pod (controllers/podcontrol.py), ``Suspended`` "Job suspended"
+and ``Resumed`` "Job resumed" when the ``Suspended`` condition changes, then, once the finished status
 is written, ``Completed`` "Job completed", or a Warning with the failure's reason and
-message (``BackoffLimitExceeded``, ``DeadlineExceeded``, ``PodFailurePolicy``):
+message (``BackoffLimitExceeded``, ``DeadlineExceeded``, ``PodFailurePolicy``,
+``MaxFailedIndexesExceeded``, ``FailedIndexes``):
 ``recordJobFinished``.
 
 **Finalizer-based tracking.** Every pod is created with the finalizer
@@ -176,8 +187,17 @@ class JobController(Controller):
             backoff_base=self.backoff_base,
             backoff_cap=self.backoff_cap,
         )
-        await self._delete_pods(key, job, p.delete)
-        await self._create_pods(key, job, p.create)
+        if p.event is not None:  # Suspended / Resumed
+            self.recorder.event(job, NORMAL, *p.event)
+        release_err: BaseException | None = None
+        victims = p.delete
+        if p.release:  # deleteJobPods: remove the finalizer, then delete
+            released, release_err = await self._remove_finalizers(key, ns, victims)
+            victims = [v for v in victims if str(meta(v).get("uid")) in released]
+        await self._delete_pods(key, job, victims)
+        if release_err is not None:
+            raise release_err
+        await self._create_pods(key, job, p.create, p.annotations)
         if p.flush:
             job = await self._write_status(job, p.status)
             self.backoffs[key] = p.backoff
@@ -206,7 +226,9 @@ class JobController(Controller):
         else:
             self.recorder.event(job, WARNING, condition.get("reason", ""), condition.get("message", ""))
 
-    async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> None:
+    async def _create_pods(
+        self, key: str, job: Obj, indexes: list[int | None], annotations: dict[int, dict[str, str]]
+    ) -> None:
         if not indexes:
             return
         ns = meta(job).get("namespace", "")
@@ -214,7 +236,9 @@ class JobController(Controller):
         pending = list(indexes)
 
         async def create() -> None:
-            await self.pod_control.create_pod(ns, job_pod(job, pending.pop(0)), job)
+            index = pending.pop(0)
+            extra = annotations.get(index) if index is not None else None
+            await self.pod_control.create_pod(ns, job_pod(job, index, extra), job)
 
         skipped, err = await run_in_batches(len(indexes), create)
         for _ in range(skipped):

@@ -23,9 +23,15 @@ a non-zero exit code ``In`` / ``NotIn`` the values) or on ``onPodConditions`` (a
 condition of that type and status, e.g. ``DisruptionTarget=True`` set when a pod is
 preempted or evicted).
 
-Mirrors: pkg/controller/job/backoff_utils.go (newBackoffRecord, getFinishedTime,
-getRemainingTimeForFailuresCount) and pkg/controller/job/pod_failure_policy.go
-(matchPodFailurePolicy).
+**Failed pods.** A pod counts as failed when its phase is ``Failed`` or, unless
+only failed pods are replaced (``podReplacementPolicy: Failed``, implied by a
+podFailurePolicy), when it is deleted before succeeding; with ``restartPolicy:
+OnFailure`` container restarts count against ``backoffLimit`` too.
+
+Mirrors: pkg/controller/job/job_controller.go (isPodFailed, onlyReplaceFailedPods,
+pastBackoffLimitOnFailure), pkg/controller/job/backoff_utils.go (newBackoffRecord,
+getFinishedTime, getRemainingTimeForFailuresCount) and
+pkg/controller/job/pod_failure_policy.go (matchPodFailurePolicy).
 """
 
 from __future__ import annotations
@@ -34,12 +40,48 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.util import Obj, epoch, meta, pod_condition
+from controllers.util import Obj, epoch, meta, pod_condition, pod_phase
 
 DEFAULT_POD_FAILURE_BACKOFF = 10.0
 #: Upstream's MaxJobPodFailureBackOff (10 minutes in job_controller.go today; the
 #: kubernetes.io Job page still says six).
 MAX_POD_FAILURE_BACKOFF = 600.0
+
+
+# --- failed pods ---
+
+
+def only_replace_failed_pods(job: Obj) -> bool:
+    """Replace a pod only once it is Failed, not while it terminates (``onlyReplaceFailedPods``)."""
+    spec = job.get("spec") or {}
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def is_pod_failed(pod: Obj, job: Obj) -> bool:
+    """Failed, or (unless only failed pods are replaced) deleted before succeeding."""
+    if pod_phase(pod) == "Failed":
+        return True
+    if only_replace_failed_pods(job):
+        return False
+    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) != "Succeeded"
+
+
+def is_pod_terminating(pod: Obj) -> bool:
+    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) not in ("Succeeded", "Failed")
+
+
+def past_backoff_limit_on_failure(job: Obj, pods: list[Obj], backoff_limit: int) -> bool:
+    """restartPolicy OnFailure: container restarts of running pods count as failures."""
+    if ((job.get("spec") or {}).get("template") or {}).get("spec", {}).get("restartPolicy") != "OnFailure":
+        return False
+    restarts = sum(
+        int(cs.get("restartCount", 0))
+        for p in pods
+        if pod_phase(p) in ("Running", "Pending")
+        for key in ("initContainerStatuses", "containerStatuses")
+        for cs in (p.get("status") or {}).get(key) or []
+    )
+    return restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit
 
 
 # --- back-off -----------------------------------------------------------------------------

@@ -13,7 +13,8 @@ pod it creates carries its index
 
 Which indexes succeeded is kept in ``status.completedIndexes`` as ordered intervals
 written the way upstream writes them: ``"1,3-5,7"`` (two adjacent numbers are
-written ``"3,4"``, never ``"3-4"``).
+written ``"3,4"``, never ``"3-4"``); indexes given up under ``backoffLimitPerIndex``
+go to ``status.failedIndexes`` in the same format (job_index_failures.py).
 
 Mirrors: pkg/controller/job/indexed_job_utils.go (orderedIntervals, parseIndexesFromString,
 firstPendingIndexes, appendDuplicatedIndexPodsForRemoval, addCompletionIndexEnvVariables,

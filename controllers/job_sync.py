@@ -6,12 +6,16 @@ write first (counters, the uids of newly finished pods in
 ``uncountedTerminatedPods``, the interim ``FailureTarget`` / ``SuccessCriteriaMet``
 condition) and the pods whose tracking finalizer to remove; :func:`finish` then
 computes the status once the removals are done (uids counted, terminal condition).
+A suspended Job is one whose every active pod is to be deleted and none created;
+the ``Suspended`` condition and the ``Suspended`` / ``Resumed`` event come with the
+plan (:func:`ensure_condition`).
 The controller (job.py) performs the calls in between; tests drive both with a fake
 clock.
 
-Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, activePodsForRemoval,
+Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, jobSuspended,
+pastActiveDeadline, ensureJobConditionStatus, canRemoveFinalizer, activePodsForRemoval,
 trackJobStatusAndRemoveFinalizers, cleanUncountedPodsWithoutFinalizers, enactJobFinished,
-pastBackoffLimitOnFailure, isPodFailed, getFailJobMessage) and pkg/controller/job/util
+getFailJobMessage) and pkg/controller/job/util
 (IsJobFinished).
 """
 
@@ -21,15 +25,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from client.cache import copy
+from controllers import job_index_failures as fails
 from controllers import job_indexes as ix
 from controllers.job_failure import (
     DEFAULT_POD_FAILURE_BACKOFF,
     MAX_POD_FAILURE_BACKOFF,
     BackoffRecord,
+    is_pod_failed,
+    is_pod_terminating,
     match_pod_failure_policy,
     next_backoff_record,
+    only_replace_failed_pods,
+    past_backoff_limit_on_failure,
     remaining_backoff,
 )
+from controllers.job_success import REASON as SUCCESS_POLICY
+from controllers.job_success import match_success_policy
 from controllers.replicaset import deletion_order, pod_from_template
 from controllers.util import (
     Obj,
@@ -72,41 +83,28 @@ def _condition(ctype: str, reason: str, message: str, now: float) -> dict[str, A
     }
 
 
+def ensure_condition(
+    conditions: list[dict[str, Any]], ctype: str, status: str, reason: str, message: str, now: float
+) -> tuple[list[dict[str, Any]], bool]:
+    """Conditions with ``ctype`` at this status, reason and message; a False condition is
+    not added where there was none (``ensureJobConditionStatus``). Returns (conditions, changed)."""
+    old = find_condition(conditions, ctype)
+    if old is None and status == "False":
+        return conditions, False
+    if old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (
+        status,
+        reason,
+        message,
+    ):
+        return conditions, False
+    new = {**_condition(ctype, reason, message, now), "status": status}
+    if old is None:
+        return [*conditions, new], True
+    return [new if c is old else c for c in conditions], True
+
+
 def has_tracking_finalizer(pod: Obj) -> bool:
     return TRACKING_FINALIZER in (meta(pod).get("finalizers") or [])
-
-
-def only_replace_failed_pods(job: Obj) -> bool:
-    """Replace a pod only once it is Failed, not while it terminates (``onlyReplaceFailedPods``)."""
-    spec = job.get("spec") or {}
-    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
-
-
-def is_pod_failed(pod: Obj, job: Obj) -> bool:
-    """Failed, or (unless only failed pods are replaced) deleted before succeeding."""
-    if pod_phase(pod) == "Failed":
-        return True
-    if only_replace_failed_pods(job):
-        return False
-    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) != "Succeeded"
-
-
-def is_pod_terminating(pod: Obj) -> bool:
-    return bool(meta(pod).get("deletionTimestamp")) and pod_phase(pod) not in ("Succeeded", "Failed")
-
-
-def past_backoff_limit_on_failure(job: Obj, pods: list[Obj], backoff_limit: int) -> bool:
-    """restartPolicy OnFailure: container restarts of running pods count as failures."""
-    if ((job.get("spec") or {}).get("template") or {}).get("spec", {}).get("restartPolicy") != "OnFailure":
-        return False
-    restarts = sum(
-        int(cs.get("restartCount", 0))
-        for p in pods
-        if pod_phase(p) in ("Running", "Pending")
-        for key in ("initContainerStatuses", "containerStatuses")
-        for cs in (p.get("status") or {}).get(key) or []
-    )
-    return restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit
 
 
 @dataclass
@@ -129,6 +127,13 @@ class JobPlan:
     capped: bool = False  # MAX_UNCOUNTED_PODS reached: finish counting next sync
     backoff: BackoffRecord = field(default_factory=BackoffRecord)
     requeue_after: float | None = None
+    #: remove the tracking finalizer of the pods in ``delete`` before deleting them
+    #: (``deleteJobPods``: pods removed by manageJob are not counted as failed)
+    release: bool = False
+    #: per index to create: the failure-count annotations of its pod (backoffLimitPerIndex)
+    annotations: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: (reason, message) of a Normal event to record: ``Suspended`` or ``Resumed``
+    event: tuple[str, str] | None = None
 
 
 def plan(
@@ -155,6 +160,8 @@ def plan(
     backoff_limit = int(spec.get("backoffLimit", DEFAULT_BACKOFF_LIMIT))
     deadline = spec.get("activeDeadlineSeconds")
     policy = spec.get("podFailurePolicy")
+    suspended = bool(spec.get("suspend"))  # jobSuspended
+    per_index = indexed and fails.has_backoff_limit_per_index(job)
 
     def uid(p: Obj) -> str:
         return str(meta(p).get("uid", ""))
@@ -181,7 +188,9 @@ def plan(
     succeeded = int(status.get("succeeded", 0)) + len(new_succeeded) + len(uncounted_succeeded)
     counted_failures = sum(1 for p in new_failed if match_pod_failure_policy(policy, p)[1])
     failed = int(status.get("failed", 0)) + counted_failures + len(uncounted_failed)
-    status.setdefault("startTime", timestamp(now))
+    if not status.get("startTime") and not suspended:  # the Job's first start
+        status["startTime"] = timestamp(now)
+    running = bool(status.get("startTime")) and not suspended  # the deadline's clock runs
     result = JobPlan(
         status, backoff=next_backoff_record(backoff or BackoffRecord(), new_succeeded, new_failed)
     )
@@ -205,15 +214,17 @@ def plan(
             finished = _condition(
                 "FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit", now
             )
-        elif deadline is not None and epoch(status["startTime"]) + int(deadline) <= now:
+        elif deadline is not None and running and epoch(status["startTime"]) + int(deadline) <= now:
             finished = _condition(
                 "FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline", now
             )
-        elif deadline is not None:
+        elif deadline is not None and running:
             result.requeue_after = epoch(status["startTime"]) + int(deadline) - now
 
     previous_indexes: list[ix.Interval] = []
     succeeded_indexes: list[ix.Interval] = []
+    failed_indexes: list[ix.Interval] | None = None  # tracked with backoffLimitPerIndex only
+    delayed: dict[int, Obj] = {}  # per index, the failed pod its replacement waits for
     if indexed:  # calculateSucceededIndexes
         previous_indexes = ix.parse(status.get("completedIndexes"), int(completions or 0))
         succeeded_indexes = ix.with_indexes(
@@ -226,53 +237,108 @@ def plan(
             ),
         )  # fmt: skip
         succeeded = ix.total(succeeded_indexes)
+        counted = [p for p in pods if uncounted_yet(p)]
+        if per_index:
+            failed_indexes = fails.failed_indexes(job, pods, counted)
+            n_failed = ix.total(failed_indexes)
+            max_failed = spec.get("maxFailedIndexes")
+            if finished is not None:
+                pass
+            elif max_failed is not None and n_failed > int(max_failed):
+                message = "Job has exceeded the specified maximal number of failed indexes"
+                finished = _condition("FailureTarget", "MaxFailedIndexesExceeded", message, now)
+            elif n_failed > 0 and n_failed + succeeded >= int(completions or 0):
+                finished = _condition("FailureTarget", "FailedIndexes", "Job has failed indexes", now)
+            delayed = fails.pods_with_delayed_deletion(
+                job, counted, active, succeeded_indexes, failed_indexes
+            )
+        if finished is None and (
+            message := match_success_policy(
+                spec.get("successPolicy"), int(completions or 0), succeeded_indexes
+            )
+        ):
+            finished = _condition("SuccessCriteriaMet", SUCCESS_POLICY, message, now)
 
     # --- manage pods --------------------------------------------------------------------
     n_active = len(active)
     ready = sum(1 for p in active if is_pod_ready(p))
+    manage = suspend_changed = False
     if finished is not None:
         result.delete = active  # deleteActivePods: the finalizers stay until counted
         if not satisfied:
             finished = None  # pods we created may not be in the cache yet
         n_active, ready = 0, 0
         terminating += len(active)
-    elif satisfied and not meta(job).get("deletionTimestamp"):
-        if completions is None:
-            want = n_active if succeeded > 0 else parallelism
-        else:
-            want = max(0, min(int(completions) - succeeded, parallelism))
+    elif manage := satisfied and not meta(job).get("deletionTimestamp"):
+        want = 0  # suspended: delete every active pod, create none
+        if not suspended:
+            want = (
+                parallelism if completions is None else max(0, min(int(completions) - succeeded, parallelism))
+            )
+            if completions is None and succeeded > 0:
+                want = n_active
         to_delete = _active_pods_for_removal(job, active, max(0, n_active - want))
-        if to_delete:
-            result.delete = to_delete[:MAX_POD_CREATE_DELETE_PER_SYNC]
-            n_active -= len(result.delete)
-            ready -= sum(1 for p in result.delete if is_pod_ready(p))
-            terminating += len(result.delete)
+        if not suspended:
+            to_delete = to_delete[:MAX_POD_CREATE_DELETE_PER_SYNC]
+        if to_delete:  # deleteJobPods: released first, so not counted as failed
+            result.delete, result.release = to_delete, True
+            n_active -= len(to_delete)
+            ready -= sum(1 for p in to_delete if is_pod_ready(p))
+            terminating += len(to_delete)
         elif (diff := want - (terminating if only_replace_failed_pods(job) else 0) - n_active) > 0:
-            wait = remaining_backoff(result.backoff, now, backoff_base, backoff_cap)
+            # with backoffLimitPerIndex each index waits out its own back-off instead
+            wait = 0.0 if per_index else remaining_backoff(result.backoff, now, backoff_base, backoff_cap)
+            diff = min(diff, MAX_POD_CREATE_DELETE_PER_SYNC)
+            if wait == 0 and indexed:
+                busy = ix.with_indexes(
+                    ix.merge(succeeded_indexes, failed_indexes or []),
+                    (i for p in pods if only_replace_failed_pods(job) and is_pod_terminating(p)
+                     and (i := ix.completion_index(p)) is not None),
+                )  # fmt: skip
+                pending = ix.first_pending_indexes(active, busy, diff, int(completions or 0))
+                if per_index:  # getPodCreationInfoForIndependentIndexes
+                    pending, wait = fails.indexes_past_backoff(
+                        pending, delayed, now, backoff_base, backoff_cap
+                    )
+                    result.annotations = {
+                        i: fails.replacement_annotations(job, delayed.get(i)) for i in pending
+                    }
+                result.create = list(pending)
+            elif wait == 0:
+                result.create = [None] * diff
             if wait > 0:
                 wait = max(wait, SYNC_JOB_BATCH_PERIOD)
                 result.requeue_after = min(result.requeue_after or wait, wait)
-            else:
-                diff = min(diff, MAX_POD_CREATE_DELETE_PER_SYNC)
-                if indexed:
-                    result.create = list(
-                        ix.first_pending_indexes(active, succeeded_indexes, diff, int(completions or 0))
-                    )
-                else:
-                    result.create = [None] * diff
-                n_active += len(result.create)
+            n_active += len(result.create)
     if finished is None and (
         (completions is None and succeeded > 0 and n_active == 0)
         or (completions is not None and succeeded >= int(completions) and n_active == 0)
     ):
         message = "Reached expected number of succeeded pods"
         finished = _condition("SuccessCriteriaMet", "CompletionsReached", message, now)
+    elif finished is None and manage:  # only when manageJob ran, as upstream
+        if suspended:
+            conditions, changed = ensure_condition(
+                conditions, "Suspended", "True", "JobSuspended", "Job suspended", now
+            )
+            if changed:
+                result.event = ("Suspended", "Job suspended")
+        else:
+            conditions, changed = ensure_condition(
+                conditions, "Suspended", "False", "JobResumed", "Job resumed", now
+            )
+            if changed:
+                result.event = ("Resumed", "Job resumed")
+                # ActiveDeadlineSeconds counts the seconds a Job is continuously active
+                status["startTime"] = timestamp(now)
+        suspend_changed = changed
     if finished is not None:
         result.requeue_after = None
 
     # --- trackJobStatusAndRemoveFinalizers, up to the finalizer removals -----------------
     flush = (
-        status.get("active") != n_active
+        suspend_changed
+        or status.get("active") != n_active
         or status.get("ready") != ready
         or status.get("terminating") != terminating
     )
@@ -300,6 +366,14 @@ def plan(
             or considered_failed
         ):
             continue  # canRemoveFinalizer: still running
+        if (
+            finished is None
+            and not meta(job).get("deletionTimestamp")
+            and pod_phase(pod) != "Succeeded"
+            and (i := ix.completion_index(pod)) is not None
+            and uid(delayed.get(i) or {}) == uid(pod)
+        ):
+            continue  # its replacement inherits its failure count: keep it until then
         result.remove_finalizers.append(pod)
         if pod_phase(pod) == "Succeeded" and uid(pod) not in uncounted_failed:
             if indexed:
@@ -329,6 +403,13 @@ def plan(
             status["completedIndexes"] = text
         else:
             status.pop("completedIndexes", None)
+        if failed_indexes is not None:
+            text = ix.format_intervals(failed_indexes)
+            flush = flush or status.get("failedIndexes") != text
+            status["failedIndexes"] = text
+        elif "failedIndexes" in status:
+            flush = True
+            status.pop("failedIndexes")
     if finished is not None and finished["type"] == "FailureTarget":
         conditions = set_condition(conditions, finished)
         flush = True
@@ -404,7 +485,7 @@ def finish(status: dict[str, Any], p: JobPlan, removed: set[str], now: float) ->
     return status, True
 
 
-def job_pod(job: Obj, index: int | None = None) -> Obj:
+def job_pod(job: Obj, index: int | None = None, annotations: dict[str, str] | None = None) -> Obj:
     template = copy((job.get("spec") or {}).get("template") or {})
     labels = template.setdefault("metadata", {}).setdefault("labels", {})
     uid, name = meta(job)["uid"], meta(job)["name"]
@@ -424,4 +505,7 @@ def job_pod(job: Obj, index: int | None = None) -> Obj:
     pod = pod_from_template(job, template, "batch/v1", "Job")
     if index is not None:
         ix.set_index(pod, name, index)
+        if fails.has_backoff_limit_per_index(job):
+            counts = annotations if annotations is not None else fails.replacement_annotations(job, None)
+            pod["metadata"].setdefault("annotations", {}).update(counts)
     return pod

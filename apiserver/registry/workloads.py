@@ -189,7 +189,8 @@ class JobStrategy(TemplateStrategy):
             spec["completions"] = 1  # SetDefaults_Job: a plain job runs one pod to completion
         if spec.get("parallelism") is None:
             spec["parallelism"] = 1
-        spec.setdefault("backoffLimit", 6)
+        # with backoffLimitPerIndex, the Job-wide limit is off unless asked for
+        spec.setdefault("backoffLimit", 6 if spec.get("backoffLimitPerIndex") is None else 2**31 - 1)
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
         spec.setdefault(
@@ -197,10 +198,17 @@ class JobStrategy(TemplateStrategy):
         )
 
     def validate(self, obj: Object) -> list[FieldError]:
-        """The Job-specific parts of validation.go ValidateJob (completion mode, pod failure policy)."""
+        """The Job-specific parts of validation.go ValidateJob (completion mode, per-index
+        back-off, pod failure policy)."""
         errs = super().validate(obj)
         spec = obj.get("spec") or {}
         mode = spec.get("completionMode")
+        for f in ("backoffLimitPerIndex", "maxFailedIndexes"):
+            if isinstance(spec.get(f), int) and spec[f] < 0:
+                errs.append(fe.invalid(f"spec.{f}", spec[f], "must be greater than or equal to 0"))
+        max_failed = spec.get("maxFailedIndexes")
+        if max_failed is not None and spec.get("backoffLimitPerIndex") is None:
+            errs.append(fe.required("spec.backoffLimitPerIndex", "when maxFailedIndexes is specified"))
         if mode not in ("NonIndexed", "Indexed"):
             errs.append(fe.not_supported("spec.completionMode", mode, ["NonIndexed", "Indexed"]))
         if mode == "Indexed":
@@ -215,14 +223,25 @@ class JobStrategy(TemplateStrategy):
                             f"must be less than or equal to {MAX_INDEXED_JOB_SIZE} when completion mode is Indexed",
                         )
                     )
-        elif spec.get("backoffLimitPerIndex") is not None:
-            errs.append(
-                fe.invalid(
-                    "spec.backoffLimitPerIndex",
-                    spec["backoffLimitPerIndex"],
-                    "requires indexed completion mode",
+            completions = spec.get("completions")
+            if isinstance(max_failed, int) and isinstance(completions, int) and max_failed > completions:
+                errs.append(
+                    fe.invalid(
+                        "spec.maxFailedIndexes", max_failed, "must be less than or equal to completions"
+                    )
                 )
-            )
+            if isinstance(max_failed, int) and max_failed > MAX_INDEXED_JOB_SIZE:
+                errs.append(
+                    fe.invalid(
+                        "spec.maxFailedIndexes",
+                        max_failed,
+                        f"must be less than or equal to {MAX_INDEXED_JOB_SIZE}",
+                    )
+                )
+        else:
+            for f in ("backoffLimitPerIndex", "maxFailedIndexes"):
+                if spec.get(f) is not None:
+                    errs.append(fe.invalid(f"spec.{f}", spec[f], "requires indexed completion mode"))
         policy = spec.get("podFailurePolicy")
         if policy is not None:
             errs += _validate_pod_failure_policy(policy, spec)
@@ -233,6 +252,9 @@ class JobStrategy(TemplateStrategy):
         mode = (new.get("spec") or {}).get("completionMode")
         if mode != (old.get("spec") or {}).get("completionMode"):
             errs.append(fe.invalid("spec.completionMode", mode, "field is immutable"))
+        per_index = (new.get("spec") or {}).get("backoffLimitPerIndex")
+        if per_index != (old.get("spec") or {}).get("backoffLimitPerIndex"):
+            errs.append(fe.invalid("spec.backoffLimitPerIndex", per_index, "field is immutable"))
         return errs
 
 

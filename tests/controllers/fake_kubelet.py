@@ -13,7 +13,9 @@
   ``--pending-image X``: the pod stays ``Pending``, as if the pull never finished;
   an image tagged ``exit-N``, e.g. ``busybox:exit-42``: that container terminates
   with exit code N, the others with 0, and the pod is ``Failed`` if any N is not 0:
-  what a Job's ``podFailurePolicy`` ``onExitCodes`` rules look at);
+  what a Job's ``podFailurePolicy`` ``onExitCodes`` rules look at); an image tagged
+  ``fail-index-N``, e.g. ``busybox:fail-index-1``: the pod of an Indexed Job whose
+  completion index is N fails (exit 1), the others succeed (``backoffLimitPerIndex``);
 * finishes graceful deletion: a pod with a ``deletionTimestamp`` is deleted with
   grace period 0, as a kubelet does once its containers are stopped;
 * ``--not-ready-file F``: at each heartbeat the lease is still renewed, but while file F
@@ -112,6 +114,12 @@ def image_exit_code(image: str) -> int | None:
     """``busybox:exit-42`` → 42: the exit code an image asks the fake kubelet for."""
     m = re.search(r":exit-(\d+)$", image)
     return int(m.group(1)) if m else None
+
+
+def image_failing_index(image: str) -> str | None:
+    """``busybox:fail-index-1`` → "1": the completion index whose pods an image fails."""
+    m = re.search(r":fail-index-(\d+)$", image)
+    return m.group(1) if m else None
 
 
 def pod_status(
@@ -291,6 +299,10 @@ class FakeKubelet:
             for c in spec.get("containers") or []
             if (code := image_exit_code(c.get("image", ""))) is not None
         }
+        failing = {i for c in spec.get("containers") or [] if (i := image_failing_index(c.get("image", "")))}
+        if failing:
+            index = (pod["metadata"].get("labels") or {}).get("batch.kubernetes.io/job-completion-index")
+            codes = {c["name"]: 1 if index in failing else 0 for c in spec.get("containers") or []}
         if codes:
             phase = "Failed" if any(codes.values()) else "Succeeded"
             new = pod_status(pod, phase, None, codes)

@@ -119,3 +119,81 @@ def test_pod_failure_policy_fails_the_job(cluster: Cluster) -> None:
         f"Container main for pod default/{pod} failed with exit code 42 matching FailJob rule at index 0"
     )
     assert job["spec"]["podReplacementPolicy"] == "Failed"
+
+
+def _condition(job: dict[str, Any], ctype: str) -> dict[str, Any] | None:
+    return next((c for c in job["status"].get("conditions") or [] if c["type"] == ctype), None)
+
+
+def test_suspend_and_resume(cluster: Cluster) -> None:
+    cluster.kubectl("create", "job", "sus", "--image=busybox")
+    eventually(
+        lambda: [p for p in _pods(cluster, "sus") if p["status"].get("phase") == "Running"],
+        what="a running pod",
+    )
+    out = cluster.kubectl("patch", "job", "sus", "-p", '{"spec":{"suspend":true}}').stdout
+    assert "job.batch/sus patched" in out
+    cluster.kubectl("wait", "--for=condition=suspended", "job/sus", "--timeout=30s", timeout=60)
+    eventually(lambda: _pods(cluster, "sus") == [], what="the suspended job's pods gone")
+    job = cluster.get("job", "sus")
+    suspended = _condition(job, "Suspended")
+    assert suspended is not None and (suspended["reason"], suspended["message"]) == (
+        "JobSuspended",
+        "Job suspended",
+    )
+    assert job["status"]["active"] == 0 and job["status"].get("failed", 0) == 0  # released, not failed
+    start = job["status"]["startTime"]
+    cluster.kubectl("patch", "job", "sus", "-p", '{"spec":{"suspend":false}}')
+    eventually(lambda: _pods(cluster, "sus"), what="a pod of the resumed job")
+    job = cluster.get("job", "sus")
+    resumed = _condition(job, "Suspended")
+    assert resumed is not None and (resumed["status"], resumed["reason"]) == ("False", "JobResumed")
+    assert epoch(job["status"]["startTime"]) >= epoch(start)
+
+    def described() -> str | None:
+        out = cluster.kubectl("describe", "job", "sus").stdout
+        return out if "Resumed" in out else None
+
+    describe = eventually(described, what="the Resumed event")
+    assert "Job suspended" in describe and "Job resumed" in describe
+
+
+def test_job_created_suspended_runs_nothing(cluster: Cluster) -> None:
+    cluster.kubectl("apply", "-f", "-", input=_job("sus0", "busybox:done", suspend=True))
+    cluster.kubectl("wait", "--for=condition=suspended", "job/sus0", "--timeout=30s", timeout=60)
+    job = cluster.get("job", "sus0")
+    assert _pods(cluster, "sus0") == [] and "startTime" not in job["status"]
+
+
+def test_backoff_limit_per_index(cluster: Cluster) -> None:
+    manifest = _job(
+        "bpi",
+        "busybox:fail-index-1",
+        completions=3,
+        parallelism=3,
+        completionMode="Indexed",
+        backoffLimitPerIndex=1,
+    )
+    cluster.kubectl("apply", "-f", "-", input=manifest)
+    cluster.kubectl("wait", "--for=condition=failed", "job/bpi", "--timeout=60s", timeout=90)
+    job = cluster.get("job", "bpi")
+    assert job["status"]["failedIndexes"] == "1" and job["status"]["completedIndexes"] == "0,2"
+    failed = _condition(job, "Failed")
+    assert failed is not None and (failed["reason"], failed["message"]) == (
+        "FailedIndexes",
+        "Job has failed indexes",
+    )
+    assert job["status"]["failed"] == 2 and job["spec"]["backoffLimit"] == 2**31 - 1
+    counts = sorted(
+        p["metadata"]["annotations"]["batch.kubernetes.io/job-index-failure-count"]
+        for p in _pods(cluster, "bpi")
+        if p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] == "1"
+    )
+    assert counts == ["0", "1"]  # the replacement inherited its predecessor's failure
+
+
+def test_max_failed_indexes_needs_backoff_limit_per_index(cluster: Cluster) -> None:
+    manifest = _job("bpi-bad", "busybox:done", completions=2, completionMode="Indexed", maxFailedIndexes=1)
+    res = cluster.kubectl("apply", "-f", "-", input=manifest, check=False)
+    assert res.returncode != 0
+    assert "spec.backoffLimitPerIndex: Required value: when maxFailedIndexes is specified" in res.stderr

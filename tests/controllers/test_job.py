@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from controllers import job, job_failure, job_indexes, job_sync
+from controllers import job, job_failure, job_index_failures, job_indexes, job_success, job_sync
 from controllers.job_failure import BackoffRecord
 from controllers.util import find_condition, timestamp
 from tests.controllers._objects import T0
@@ -334,3 +334,174 @@ def test_ignored_failures_do_not_count() -> None:
     p = _sync(j, [_pod("p", "Failed", conditions=DISRUPTED, finished=T0)], T0 + 60)
     assert j["status"].get("failed", 0) == 0 and not _cond(j, "FailureTarget")
     assert p.create == [None]  # replaced once the back-off passed (ignored failures still back off)
+
+
+# --- suspend -------------------------------------------------------------------------------------
+
+
+def _suspended(j: dict[str, Any]) -> dict[str, Any] | None:
+    return find_condition(j["status"].get("conditions"), "Suspended")
+
+
+def test_suspended_job_deletes_its_active_pods_and_creates_none() -> None:
+    j = _job(suspend=True)
+    p = _sync(j, [_pod("a"), _pod("b")])
+    assert p.create == [] and len(p.delete) == 2 and p.release  # released, so not counted as failed
+    cond = _suspended(j)
+    assert cond is not None and (cond["status"], cond["reason"], cond["message"]) == (
+        "True",
+        "JobSuspended",
+        "Job suspended",
+    )
+    assert p.event == ("Suspended", "Job suspended")
+    assert j["status"]["active"] == 0 and j["status"]["terminating"] == 2
+    assert "startTime" not in j["status"]  # a Job created suspended has not started
+    p = _sync(j, [])
+    assert p.create == [] and p.event is None  # the condition is already there
+
+
+def test_resumed_job_creates_pods_and_restarts_its_deadline_clock() -> None:
+    j = _job(suspend=True, activeDeadlineSeconds=30)
+    p = _sync(j, [], T0)
+    assert p.requeue_after is None  # the deadline's clock does not run while suspended
+    _sync(j, [], T0 + 100)
+    assert _cond(j, "FailureTarget") is None
+    j["spec"]["suspend"] = False
+    p = _sync(j, [], T0 + 200)
+    cond = _suspended(j)
+    assert cond is not None and (cond["status"], cond["reason"], cond["message"]) == (
+        "False",
+        "JobResumed",
+        "Job resumed",
+    )
+    assert p.event == ("Resumed", "Job resumed") and p.create == [None, None]
+    assert j["status"]["startTime"] == timestamp(T0 + 200)
+    assert job.plan(j, [_pod("a"), _pod("b")], T0 + 210).requeue_after == 20
+
+
+def test_never_suspended_job_has_no_suspended_condition() -> None:
+    j = _job()
+    p = _sync(j, [])
+    assert _suspended(j) is None and p.event is None
+
+
+# --- backoffLimitPerIndex ------------------------------------------------------------------------
+
+
+def _counted(pod: dict[str, Any], failures: int) -> dict[str, Any]:
+    pod["metadata"].setdefault("annotations", {})[job_index_failures.INDEX_FAILURE_COUNT] = str(failures)
+    return pod
+
+
+def _per_index_job(**spec: Any) -> dict[str, Any]:
+    return _job(
+        completions=3,
+        parallelism=3,
+        backoff=2**31 - 1,
+        completionMode="Indexed",
+        **{"backoffLimitPerIndex": 1, **spec},
+    )
+
+
+def test_created_pods_carry_the_index_failure_count() -> None:
+    j = _per_index_job()
+    assert job.job_pod(j, 0)["metadata"]["annotations"][job_index_failures.INDEX_FAILURE_COUNT] == "0"
+
+
+def test_failed_pod_waits_for_its_replacement_which_inherits_its_count() -> None:
+    j = _per_index_job()
+    failed = _counted(_pod("b", "Failed", index=1, finished=T0), 0)
+    pods = [_pod("a", index=0), failed, _pod("c", index=2)]
+    p = _sync(j, pods, T0 + 5)
+    assert p.create == [] and p.requeue_after == 5  # the index's own back-off: 10 s
+    assert failed not in p.remove_finalizers  # kept until the replacement exists
+    p = _sync(j, pods, T0 + 10)
+    assert p.create == [1] and p.annotations[1] == {job_index_failures.INDEX_FAILURE_COUNT: "1"}
+    assert j["status"]["failedIndexes"] == "" and _cond(j, "FailureTarget") is None
+    replacement = _counted(_pod("b2", index=1), 1)
+    p = _sync(j, [*pods, replacement], T0 + 11)
+    assert failed in p.remove_finalizers and j["status"]["failed"] == 1
+
+
+def test_index_out_of_retries_fails_and_the_job_fails_once_all_indexes_finished() -> None:
+    j = _per_index_job()
+    pods = [
+        _pod("a", "Succeeded", index=0),
+        _counted(_pod("b", "Failed", index=1), 1),
+        _pod("c", index=2),
+    ]
+    p = _sync(j, pods)
+    assert j["status"]["failedIndexes"] == "1" and p.create == []  # index 1 never runs again
+    assert _cond(j, "FailureTarget") is None
+    _sync(j, [_pod("c", "Succeeded", index=2)])
+    failed = _cond(j, "Failed")
+    assert failed is not None and (failed["reason"], failed["message"]) == (
+        "FailedIndexes",
+        "Job has failed indexes",
+    )
+    assert j["status"]["completedIndexes"] == "0,2" and j["status"]["failedIndexes"] == "1"
+
+
+def test_max_failed_indexes_exceeded() -> None:
+    j = _per_index_job(maxFailedIndexes=0)
+    p = _sync(j, [_counted(_pod("a", "Failed", index=0), 1), _pod("b", index=1), _pod("c", index=2)])
+    assert _cond(j, "FailureTarget")["reason"] == "MaxFailedIndexesExceeded"  # type: ignore[index]
+    assert len(p.delete) == 2
+
+
+def test_fail_index_rule_fails_the_index_at_once() -> None:
+    rule = {"action": "FailIndex", "onExitCodes": {"operator": "In", "values": [42]}}
+    j = _per_index_job(podFailurePolicy=_policy(rule), backoffLimitPerIndex=5)
+    _sync(
+        j, [_counted(_pod("a", "Failed", index=0, exit_code=42), 0), _pod("b", index=1), _pod("c", index=2)]
+    )
+    assert j["status"]["failedIndexes"] == "0"
+
+
+# --- successPolicy -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "succeeded", "met"),
+    [
+        ({"succeededIndexes": "0"}, [0], True),
+        ({"succeededIndexes": "0-2"}, [0, 2], False),
+        ({"succeededCount": 2}, [1, 3], True),
+        ({"succeededIndexes": "1-3", "succeededCount": 2}, [0, 2, 3], True),
+        ({"succeededIndexes": "1-3", "succeededCount": 2}, [0, 2], False),
+    ],
+    ids=["leader", "not-all-indexes", "count", "count-of-indexes", "too-few-of-indexes"],
+)
+def test_match_success_policy(rule: dict[str, Any], succeeded: list[int], met: bool) -> None:
+    message = job_success.match_success_policy({"rules": [rule]}, 5, job_indexes.with_indexes([], succeeded))
+    assert (message == "Matched rules at index 0") if met else message is None
+
+
+def test_success_policy_completes_the_job_and_deletes_the_rest() -> None:
+    j = _job(
+        completions=3,
+        parallelism=3,
+        completionMode="Indexed",
+        successPolicy={"rules": [{"succeededIndexes": "0"}]},
+    )
+    p = _sync(j, [_pod("a", "Succeeded", index=0), _pod("b", index=1), _pod("c", index=2)])
+    met = _cond(j, "SuccessCriteriaMet")
+    assert met is not None and (met["reason"], met["message"]) == (
+        "SuccessPolicy",
+        "Matched rules at index 0",
+    )
+    assert len(p.delete) == 2 and _cond(j, "Complete") is None  # waits for the pods to go
+    _sync(j, [])
+    complete = _cond(j, "Complete")
+    assert complete is not None and complete["reason"] == "SuccessPolicy"
+
+
+def test_resuming_after_the_deadline_passed_fails_the_job_as_upstream() -> None:
+    """syncJob checks the deadline against the old startTime before the resume resets it."""
+    j = _job(activeDeadlineSeconds=30)
+    _sync(j, [], T0)
+    j["spec"]["suspend"] = True
+    _sync(j, [], T0 + 1)
+    j["spec"]["suspend"] = False
+    _sync(j, [], T0 + 100)
+    assert _cond(j, "Failed")["reason"] == "DeadlineExceeded"  # type: ignore[index]
