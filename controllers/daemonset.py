@@ -1,47 +1,19 @@
 """The DaemonSet controller: exactly one pod on every eligible node, updated node by node.
 
-A node is eligible when the pod template would be allowed there: its
-``nodeSelector`` matches the node's labels, its required node affinity matches, and
-it tolerates the node's ``NoSchedule``/``NoExecute`` taints. DaemonSet pods get the
-tolerations upstream adds (``node.kubernetes.io/not-ready`` and ``unreachable``
-NoExecute with no time limit, the pressure and ``unschedulable`` NoSchedule ones),
-so they stay on nodes that are merely unhealthy. A pod already on a node may stay
-there as long as it tolerates the node's ``NoExecute`` taints (``shouldContinueRunning``);
-a node with an untolerated ``NoSchedule`` taint only gets no *new* pod.
+Which nodes are eligible, and the pod each gets, is daemonset_util.py; revisions and
+the rolling update are daemonset_update.py. Pods carry the current revision's hash
+and ``pod-template-generation`` (the API server's count of template changes).
 
-As upstream since 1.12, pods are not created with ``nodeName``: each gets a required
-node affinity on ``metadata.name`` naming its node, and the scheduler (or, in the
-tests, the fake kubelet) binds it there.
-
-**Revisions.** Each template the DaemonSet has had is a ControllerRevision named
-``<ds>-<hash>`` (``ComputeHash`` of the template and ``status.collisionCount``,
-controllers/deployment/hash.py), labelled ``controller-revision-hash: <hash>``, whose
-``data`` is the ``$patch: replace`` patch of the template (controllers/history.py).
-The revision whose data equals the current template is the current one (renumbered
-to ``max + 1`` if it was an old one: ``rollout undo``); pods carry its hash and
-``pod-template-generation`` (the API server's count of template changes). A pod is
-*updated* if either label matches.
-
-**One pass** (``syncDaemonSet``): construct the history; *manage*: create a pod on each
-eligible node without one, delete failed pods, pods on ineligible nodes and
-duplicates; then, only if manage had nothing to do, the *rolling update*
-(``updateStrategy.type: RollingUpdate``, the default):
-
-* ``maxSurge: 0`` (default): delete old pods while at most ``maxUnavailable``
-  (default 1) nodes are without an available pod; manage recreates them;
-* ``maxSurge > 0``: start a new pod beside an old one on up to ``maxSurge`` nodes;
-  delete the old pod once the new one is available.
-
-``OnDelete`` leaves updates to the user. Finally, old revisions beyond
-``revisionHistoryLimit`` that no pod uses are deleted, and status written.
+**One pass** (``syncDaemonSet``): construct the history (create the current
+revision, or renumber an old one: ``rollout undo``; merge duplicates); *manage*:
+create a pod on each eligible node without one, delete failed pods, pods on
+ineligible nodes and duplicates; then, only if manage had nothing to do, the
+*rolling update*. ``OnDelete`` leaves updates to the user. Finally, old revisions
+beyond ``revisionHistoryLimit`` that no pod uses are deleted, and status written.
 
 Mirrors: pkg/controller/daemon/daemon_controller.go (syncDaemonSet, manage,
-podsShouldBeOnNode, syncNodes, updateDaemonSetStatus), daemon/update.go
-(rollingUpdate, findUpdatedPodsOnNode, constructHistory, snapshot, dedupCurHistories,
-cleanupHistory, getPatch, updatedDesiredNodeCounts),
-daemon/util/daemonset_util.go (CreatePodTemplate, IsPodUpdated,
-AddOrUpdateDaemonPodTolerations, ReplaceDaemonSetPodNodeNameNodeAffinity),
-component-helpers/scheduling/corev1/nodeaffinity.
+podsShouldBeOnNode, syncNodes, updateDaemonSetStatus) and daemon/update.go
+(constructHistory, dedupCurHistories: the controller's API calls).
 """
 
 from __future__ import annotations
@@ -49,228 +21,38 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import errors
-from apimachinery.selectors import new_requirement, selector_from_set
 from controllers import history
 from controllers.base import DAEMONSETS, NODES, PODS, Context, Controller, Result, Watch
-from controllers.deployment.hash import compute_hash
-from controllers.deployment.rolling import scaled_value
-from controllers.deployment.sync import drop_nulls
+from controllers.daemonset_update import (
+    history_to_clean,
+    matches,
+    rolling_update,
+    rolling_values,
+    snapshot,
+    split_history,
+)
+from controllers.daemonset_util import (
+    KIND,
+    by_node,
+    daemon_pod,
+    is_pod_updated,
+    node_should_run,
+    oldest_first,
+    should_run,
+    template_generation,
+)
 from controllers.expectations import Expectations
 from controllers.history import CONTROLLER_REVISIONS, REVISION_LABEL
 from controllers.podcontrol import PodControl
-from controllers.replicaset import pod_from_template, pod_owner_keys
+from controllers.replicaset import pod_owner_keys
 from controllers.util import (
     Obj,
-    controller_ref,
     is_controlled_by,
     is_pod_available,
     is_pod_ready,
     is_pod_terminated,
     meta,
 )
-
-KIND = "DaemonSet"
-#: extensions.DaemonSetTemplateGenerationKey (deprecated, still set upstream).
-TEMPLATE_GENERATION_LABEL = "pod-template-generation"
-#: Where apps/v1 keeps spec.templateGeneration (set by the API server).
-TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
-_EXPR_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!", "Gt": "gt", "Lt": "lt"}
-
-DAEMON_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
-    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
-    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
-]
-
-
-def tolerates(tolerations: list[dict[str, Any]], taint: dict[str, Any]) -> bool:
-    for tol in tolerations:
-        if tol.get("effect") not in (None, "", taint.get("effect")):
-            continue
-        if tol.get("operator", "Equal") == "Exists":
-            if tol.get("key") in (None, "", taint.get("key")):
-                return True
-        elif tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get("value", ""):
-            return True
-    return False
-
-
-def _term_matches(term: dict[str, Any], node: Obj) -> bool:
-    labels = meta(node).get("labels") or {}
-    for expr in term.get("matchExpressions") or []:
-        req = new_requirement(expr["key"], _EXPR_OPS[expr["operator"]], expr.get("values") or [])
-        if not req.matches(labels):
-            return False
-    for expr in term.get("matchFields") or []:
-        req = new_requirement(expr["key"], _EXPR_OPS[expr["operator"]], expr.get("values") or [])
-        if expr["key"] == "metadata.name" and not req.matches({"metadata.name": meta(node)["name"]}):
-            return False
-    return True
-
-
-def should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
-    """``NodeShouldRunDaemonPod``: (should a pod be created here, may an existing one stay).
-
-    A pod may stay on a node whose ``NoSchedule`` taints it does not tolerate, as long as
-    it tolerates the ``NoExecute`` ones (a node that is merely not ready keeps its daemons).
-    """
-    pod_spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    if pod_spec.get("nodeName") not in (None, "", meta(node)["name"]):
-        return False, False
-    if not selector_from_set(pod_spec.get("nodeSelector"))(meta(node).get("labels")):
-        return False, False
-    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    )
-    if required and not any(_term_matches(t, node) for t in required.get("nodeSelectorTerms") or []):
-        return False, False
-    tolerations = [*(pod_spec.get("tolerations") or []), *DAEMON_TOLERATIONS]
-    taints = (node.get("spec") or {}).get("taints") or []
-    if all(tolerates(tolerations, t) for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")):
-        return True, True
-    return False, all(tolerates(tolerations, t) for t in taints if t.get("effect") == "NoExecute")
-
-
-def node_should_run(ds: Obj, node: Obj) -> bool:
-    """Would a new pod of the DaemonSet be allowed on this node?"""
-    return should_run(ds, node)[0]
-
-
-def target_node(pod: Obj) -> str:
-    """The node a daemon pod is for: its nodeName, or the name in its node affinity."""
-    node = (pod.get("spec") or {}).get("nodeName")
-    if node:
-        return str(node)
-    required = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ) or {}
-    for term in required.get("nodeSelectorTerms") or []:
-        for f in term.get("matchFields") or []:
-            if f.get("key") == "metadata.name" and f.get("operator") == "In" and f.get("values"):
-                return str(f["values"][0])
-    return ""
-
-
-# --- revisions (update.go: constructHistory, snapshot, dedupCurHistories, cleanupHistory) --------
-
-
-def template_generation(ds: Obj) -> str | None:
-    """``GetTemplateGeneration``: the API server's count of template changes."""
-    value = (meta(ds).get("annotations") or {}).get(TEMPLATE_GENERATION_ANNOTATION)
-    return str(value) if value else None
-
-
-def matches(ds: Obj, revision: Obj) -> bool:
-    """``Match``: the revision's data is this DaemonSet's ``getPatch``, byte for byte."""
-    return history.go_json(history.template_patch(ds)) == history.go_json(revision.get("data"))
-
-
-def snapshot(ds: Obj, number: int) -> Obj:
-    """``snapshot``: a revision named ``<ds>-<ComputeHash(template, collisionCount)>``."""
-    template = (ds.get("spec") or {}).get("template") or {}
-    hash_ = compute_hash(drop_nulls(template), (ds.get("status") or {}).get("collisionCount"))
-    labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: hash_}
-    m: dict[str, Any] = {
-        "name": f"{meta(ds)['name']}-{hash_}",
-        "namespace": meta(ds).get("namespace", ""),
-        "labels": labels,
-        "ownerReferences": [controller_ref(ds, "apps/v1", KIND)],
-    }
-    if meta(ds).get("annotations"):
-        m["annotations"] = dict(meta(ds)["annotations"])
-    data = history.template_patch(ds)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ControllerRevision",
-        "metadata": m,
-        "data": data,
-        "revision": number,
-    }
-
-
-def split_history(ds: Obj, revisions: list[Obj]) -> tuple[list[Obj], list[Obj], int]:
-    """(revisions of the current template, old ones, the number the current one should have)."""
-    current = [r for r in revisions if matches(ds, r)]
-    old = [r for r in revisions if not matches(ds, r)]
-    return current, old, max((int(r.get("revision", 0)) for r in old), default=0) + 1
-
-
-def history_to_clean(ds: Obj, old: list[Obj], pods: list[Obj]) -> list[Obj]:
-    """``cleanupHistory``: the oldest old revisions beyond the limit that no pod uses."""
-    to_kill = len(old) - int((ds.get("spec") or {}).get("revisionHistoryLimit", 10))
-    live = {h for p in pods if (h := (meta(p).get("labels") or {}).get(REVISION_LABEL))}
-    out = []
-    for r in history.sort_revisions(old):
-        if to_kill <= 0:
-            break
-        if (meta(r).get("labels") or {}).get(REVISION_LABEL) in live:
-            continue
-        out.append(r)
-        to_kill -= 1
-    return out
-
-
-# --- pods ------------------------------------------------------------------------------------------
-
-
-def daemon_pod(ds: Obj, node: str, hash_: str) -> Obj:
-    """``CreatePodTemplate`` + the node affinity: a pod of this DaemonSet for ``node``."""
-    pod = pod_from_template(ds, (ds.get("spec") or {}).get("template") or {}, "apps/v1", KIND)
-    generation = template_generation(ds)
-    if generation is not None:
-        pod["metadata"]["labels"][TEMPLATE_GENERATION_LABEL] = generation
-    if hash_:
-        pod["metadata"]["labels"][REVISION_LABEL] = hash_
-    spec = pod["spec"]
-    affinity = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
-    affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {
-        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]
-    }
-    existing = spec.get("tolerations") or []
-    spec["tolerations"] = existing + [t for t in DAEMON_TOLERATIONS if t not in existing]
-    return pod
-
-
-def is_pod_updated(pod: Obj, hash_: str, generation: str | None) -> bool:
-    """``IsPodUpdated``: the pod carries the current hash (or template generation)."""
-    labels = meta(pod).get("labels") or {}
-    template_matches = generation is not None and labels.get(TEMPLATE_GENERATION_LABEL) == generation
-    return (bool(hash_) and labels.get(REVISION_LABEL) == hash_) or template_matches
-
-
-def _oldest_first(pods: list[Obj]) -> list[Obj]:
-    """``podByCreationTimestampAndPhase``: scheduled first, then by creation time and name."""
-    return sorted(
-        pods,
-        key=lambda p: (
-            not (p.get("spec") or {}).get("nodeName"),
-            meta(p).get("creationTimestamp") or "",
-            meta(p)["name"],
-        ),
-    )
-
-
-def rolling_values(ds: Obj, desired: int) -> tuple[int, int]:
-    """``updatedDesiredNodeCounts``: (maxSurge, maxUnavailable), both rounded up."""
-    strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
-    rolling = strategy.get("rollingUpdate") or {}
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return 0, 1
-    surge = scaled_value(rolling.get("maxSurge", 0), desired, True)
-    unavailable = scaled_value(rolling.get("maxUnavailable", 1), desired, True)
-    if desired > 0 and surge == 0 and unavailable == 0:
-        unavailable = 1  # an impossible configuration: obey the default
-    return surge, unavailable
-
-
-def by_node(pods: list[Obj]) -> dict[str, list[Obj]]:
-    out: dict[str, list[Obj]] = {}
-    for p in pods:
-        out.setdefault(target_node(p), []).append(p)
-    return out
 
 
 def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -> tuple[list[str], list[Obj]]:
@@ -294,12 +76,12 @@ def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -
         if not running and verdicts[node][0]:
             create.append(node)
         elif surge == 0:
-            delete += _oldest_first(running)[1:]  # duplicates: keep the oldest
+            delete += oldest_first(running)[1:]  # duplicates: keep the oldest
         elif len(running) > 1:
             # Surging: keep the oldest new pod and the oldest old one while the new one
             # is not yet available (and the old one is ready).
             oldest_new = oldest_old = None
-            for p in _oldest_first(running):
+            for p in oldest_first(running):
                 if (meta(p).get("labels") or {}).get(REVISION_LABEL) == hash_:
                     if oldest_new is None:
                         oldest_new = p
@@ -315,88 +97,6 @@ def manage(ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float) -
         if node not in staying:
             delete += [p for p in mine if not meta(p).get("deletionTimestamp")]
     return create, delete
-
-
-def _updated_and_old(
-    pods: list[Obj], hash_: str, generation: str | None
-) -> tuple[Obj | None, Obj | None, bool]:
-    """``findUpdatedPodsOnNode``: (new pod, old pod, ok); not ok when either is duplicated."""
-    new = old = None
-    for p in pods:
-        if meta(p).get("deletionTimestamp"):
-            continue
-        if is_pod_updated(p, hash_, generation):
-            if new is not None:
-                return None, None, False
-            new = p
-        else:
-            if old is not None:
-                return None, None, False
-            old = p
-    return new, old, True
-
-
-def rolling_update(
-    ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str, now: float
-) -> tuple[list[str], list[Obj]]:
-    """(nodes to surge onto, old pods to delete): update.go's ``rollingUpdate``."""
-    generation = template_generation(ds)
-    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-    eligible = [n for n in nodes if node_should_run(ds, n)]
-    max_surge, max_unavailable = rolling_values(ds, len(eligible))
-    # getNodesToDaemonPods without deleted terminal pods, as upstream
-    live = [p for p in pods if not (is_pod_terminated(p) and meta(p).get("deletionTimestamp"))]
-    pods_by_node = by_node(live)
-
-    def available(p: Obj) -> bool:
-        return is_pod_available(p, min_ready, now)
-
-    if max_surge == 0:
-        # Delete just enough old pods to stay within maxUnavailable; manage() recreates them.
-        unavailable = 0
-        replace: list[Obj] = []
-        candidates: list[Obj] = []
-        for node in sorted(pods_by_node):
-            new, old, ok = _updated_and_old(pods_by_node[node], hash_, generation)
-            if not ok or (new is None) == (old is None):
-                unavailable += 1  # manage() is still creating or pruning here
-            elif new is not None:
-                unavailable += 0 if available(new) else 1
-            elif old is not None and not available(old):
-                replace.append(old)  # costs nothing: it is not serving anyway
-            elif old is not None and unavailable < max_unavailable:
-                candidates.append(old)
-        budget = min(max(0, max_unavailable - unavailable), len(candidates))
-        return [], replace + candidates[:budget]
-
-    # Surge: start a new pod beside an old one (at most maxSurge at a time); delete the
-    # old one once the new one is available.
-    to_delete: list[Obj] = []
-    allowed: list[str] = []
-    candidate_nodes: list[str] = []
-    surging = 0
-    eligible_names = {meta(n)["name"] for n in eligible}
-    for node in sorted(pods_by_node):
-        new, old, ok = _updated_and_old(pods_by_node[node], hash_, generation)
-        if not ok:
-            surging += 1
-            continue
-        if old is None:
-            continue
-        if new is None:
-            if not available(old):
-                if node not in eligible_names:
-                    to_delete.append(old)
-                else:
-                    allowed.append(node)
-            elif surging < max_surge:
-                candidate_nodes.append(node)
-        elif not available(new):
-            surging += 1  # waiting for the new pod
-        else:
-            to_delete.append(old)
-    budget = min(max(0, max_surge - surging), len(candidate_nodes))
-    return allowed + candidate_nodes[:budget], to_delete
 
 
 def daemon_status(
@@ -417,7 +117,7 @@ def daemon_status(
         if not mine:
             continue
         current += 1
-        pod = _oldest_first(mine)[0]
+        pod = oldest_first(mine)[0]
         if is_pod_ready(pod):
             ready += 1
             available += 1 if is_pod_available(pod, min_ready, now) else 0

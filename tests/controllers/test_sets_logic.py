@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from controllers import daemonset, history, statefulset
+from controllers import daemonset, daemonset_update, daemonset_util, history, statefulset
 from controllers.util import timestamp
 from tests.controllers._objects import T0, pod, template
 
@@ -85,7 +85,7 @@ def _ds(
             "namespace": "default",
             "uid": "uid-agent",
             "generation": 2,
-            "annotations": {daemonset.TEMPLATE_GENERATION_ANNOTATION: "1"},
+            "annotations": {daemonset_util.TEMPLATE_GENERATION_ANNOTATION: "1"},
         },
         "spec": {
             "template": t,
@@ -101,10 +101,10 @@ def _ds(
 def _daemon_pod(
     ds: dict[str, Any], node: str, hash_: str, *, ready: bool = True, created: float = T0, name: str = ""
 ) -> dict[str, Any]:
-    p = daemonset.daemon_pod(ds, node, hash_)
+    p = daemonset_util.daemon_pod(ds, node, hash_)
     p["metadata"].update(name=name or f"agent-{node}-{hash_}", uid=f"uid-{node}-{hash_}-{created}")
     p["metadata"]["creationTimestamp"] = timestamp(created)
-    p["metadata"]["labels"].pop(daemonset.TEMPLATE_GENERATION_LABEL, None)
+    p["metadata"]["labels"].pop(daemonset_util.TEMPLATE_GENERATION_LABEL, None)
     p["spec"]["nodeName"] = node
     p["status"] = {"phase": "Running"}
     if ready:
@@ -158,7 +158,7 @@ def _daemon_pod(
     ],
 )
 def test_daemonset_node_eligibility(extra: dict, node: dict, eligible: bool) -> None:
-    assert daemonset.node_should_run(_ds(extra), node) is eligible
+    assert daemonset_util.node_should_run(_ds(extra), node) is eligible
 
 
 def test_daemonset_manage_creates_missing_and_deletes_misplaced() -> None:
@@ -168,11 +168,11 @@ def test_daemonset_manage_creates_missing_and_deletes_misplaced() -> None:
     create, delete = daemonset.manage(ds, nodes, [on_c], "h1", T0)
     assert create == ["a", "b"]
     assert [d["metadata"]["name"] for d in delete] == ["agent-c-h1"]
-    new = daemonset.daemon_pod(ds, "a", "h1")
-    assert daemonset.target_node(new) == "a"
+    new = daemonset_util.daemon_pod(ds, "a", "h1")
+    assert daemonset_util.target_node(new) == "a"
     assert "nodeName" not in new["spec"]
-    assert new["metadata"]["labels"][daemonset.REVISION_LABEL] == "h1"
-    assert new["metadata"]["labels"][daemonset.TEMPLATE_GENERATION_LABEL] == "1"
+    assert new["metadata"]["labels"][history.REVISION_LABEL] == "h1"
+    assert new["metadata"]["labels"][daemonset_util.TEMPLATE_GENERATION_LABEL] == "1"
 
 
 # --- StatefulSet rolling updates -----------------------------------------------------------------
@@ -265,21 +265,21 @@ def test_daemonset_rolling_update_without_surge(
 ) -> None:
     ds = _ds(unavailable=unavailable)
     objs = [_daemon_pod(ds, n, "h2" if v == "new" else "h1", ready=r) for n, v, r in pods]
-    create, delete = daemonset.rolling_update(ds, _three_nodes(), objs, "h2", T0)
+    create, delete = daemonset_update.rolling_update(ds, _three_nodes(), objs, "h2", T0)
     assert create == []
-    assert [daemonset.target_node(p) for p in delete] == deleted
+    assert [daemonset_util.target_node(p) for p in delete] == deleted
 
 
 def test_daemonset_rolling_update_with_surge() -> None:
     ds = _ds(surge=1, unavailable=0)
     old = [_daemon_pod(ds, n, "h1") for n in ("a", "b", "c")]
-    assert daemonset.rolling_update(ds, _three_nodes(), old, "h2", T0) == (["a"], [])
+    assert daemonset_update.rolling_update(ds, _three_nodes(), old, "h2", T0) == (["a"], [])
     starting = [*old, _daemon_pod(ds, "a", "h2", ready=False, created=T0 + 1)]
-    assert daemonset.rolling_update(ds, _three_nodes(), starting, "h2", T0) == ([], [])
+    assert daemonset_update.rolling_update(ds, _three_nodes(), starting, "h2", T0) == ([], [])
     # manage keeps both pods on "a" while the new one is not available
     assert daemonset.manage(ds, _three_nodes(), starting, "h2", T0) == ([], [])
     up = [*old, _daemon_pod(ds, "a", "h2", created=T0 + 1)]
-    create, delete = daemonset.rolling_update(ds, _three_nodes(), up, "h2", T0)
+    create, delete = daemonset_update.rolling_update(ds, _three_nodes(), up, "h2", T0)
     assert [p["metadata"]["name"] for p in delete] == ["agent-a-h1"]
     assert create == ["b"]
 
@@ -288,7 +288,7 @@ def test_daemonset_status_counts_updated_by_hash_or_generation() -> None:
     ds = _ds()
     by_hash = _daemon_pod(ds, "a", "h2")
     by_generation = _daemon_pod(ds, "b", "h1")
-    by_generation["metadata"]["labels"][daemonset.TEMPLATE_GENERATION_LABEL] = "1"
+    by_generation["metadata"]["labels"][daemonset_util.TEMPLATE_GENERATION_LABEL] = "1"
     old = _daemon_pod(ds, "c", "h1", ready=False)
     st = daemonset.daemon_status(ds, _three_nodes(), [by_hash, by_generation, old], "h2", T0, observed=True)
     assert st["desiredNumberScheduled"] == 3 and st["currentNumberScheduled"] == 3
@@ -299,27 +299,25 @@ def test_daemonset_status_counts_updated_by_hash_or_generation() -> None:
 
 def test_daemonset_history_split_and_cleanup() -> None:
     ds = _ds()
-    cur = daemonset.snapshot(ds, 1)
-    assert cur["metadata"]["labels"][daemonset.REVISION_LABEL] == cur["metadata"]["name"].removeprefix(
-        "agent-"
-    )
-    assert daemonset.matches(ds, cur)
+    cur = daemonset_update.snapshot(ds, 1)
+    assert cur["metadata"]["labels"][history.REVISION_LABEL] == cur["metadata"]["name"].removeprefix("agent-")
+    assert daemonset_update.matches(ds, cur)
     changed = _ds({"hostNetwork": True})
-    new = daemonset.snapshot(changed, 2)
-    current, old, number = daemonset.split_history(ds, [cur, new])
+    new = daemonset_update.snapshot(changed, 2)
+    current, old, number = daemonset_update.split_history(ds, [cur, new])
     assert current == [cur] and old == [new] and number == 3  # undo: the current one gets 3
     ds["spec"]["revisionHistoryLimit"] = 0
-    in_use = _daemon_pod(ds, "a", new["metadata"]["labels"][daemonset.REVISION_LABEL])
-    assert daemonset.history_to_clean(ds, old, [in_use]) == []
-    assert daemonset.history_to_clean(ds, old, []) == [new]
+    in_use = _daemon_pod(ds, "a", new["metadata"]["labels"][history.REVISION_LABEL])
+    assert daemonset_update.history_to_clean(ds, old, [in_use]) == []
+    assert daemonset_update.history_to_clean(ds, old, []) == [new]
 
 
 def test_daemonset_pod_stays_on_a_not_ready_node_but_none_is_created() -> None:
     ds = _ds()
     not_ready = _node("a", taints=[{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}])
     dedicated = _node("b", taints=[{"key": "dedicated", "effect": "NoExecute"}])
-    assert daemonset.should_run(ds, not_ready) == (False, True)
-    assert daemonset.should_run(ds, dedicated) == (False, False)
+    assert daemonset_util.should_run(ds, not_ready) == (False, True)
+    assert daemonset_util.should_run(ds, dedicated) == (False, False)
     on_a, on_b = _daemon_pod(ds, "a", "h1"), _daemon_pod(ds, "b", "h1")
     create, delete = daemonset.manage(ds, [not_ready, dedicated, _node("c")], [on_a, on_b], "h1", T0)
     assert create == ["c"]
