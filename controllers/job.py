@@ -68,14 +68,9 @@ from client.rest import PatchType
 from controllers.base import JOBS, PODS, Context, Controller, Result, Watch
 from controllers.expectations import Expectations
 from controllers.job_failure import DEFAULT_POD_FAILURE_BACKOFF, MAX_POD_FAILURE_BACKOFF, BackoffRecord
-from controllers.job_sync import (
-    TRACKING_FINALIZER,
-    finish,
-    has_tracking_finalizer,
-    is_finished,
-    job_pod,
-    plan,
-)
+from controllers.job_pods import job_pod
+from controllers.job_status import TRACKING_FINALIZER, finish, has_tracking_finalizer, is_finished
+from controllers.job_sync import plan
 from controllers.podcontrol import PodControl
 from controllers.replicaset import pod_owner_keys, run_in_batches
 from controllers.util import Obj, controller_of, find_condition, is_controlled_by, meta

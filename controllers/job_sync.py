@@ -8,15 +8,14 @@ condition) and the pods whose tracking finalizer to remove; :func:`finish` then
 computes the status once the removals are done (uids counted, terminal condition).
 A suspended Job is one whose every active pod is to be deleted and none created;
 the ``Suspended`` condition and the ``Suspended`` / ``Resumed`` event come with the
-plan (:func:`ensure_condition`).
+plan (``ensure_condition``, job_status.py).
 The controller (job.py) performs the calls in between; tests drive both with a fake
-clock.
+clock. The conditions and the finalizer-based counting are job_status.py; the pods
+manageJob creates and which active ones it deletes, job_pods.py.
 
 Mirrors: pkg/controller/job/job_controller.go (syncJob, manageJob, jobSuspended,
-pastActiveDeadline, ensureJobConditionStatus, canRemoveFinalizer, activePodsForRemoval,
-trackJobStatusAndRemoveFinalizers, cleanUncountedPodsWithoutFinalizers, enactJobFinished,
-getFailJobMessage) and pkg/controller/job/util
-(IsJobFinished).
+pastActiveDeadline, canRemoveFinalizer, trackJobStatusAndRemoveFinalizers,
+getFailJobMessage).
 """
 
 from __future__ import annotations
@@ -39,9 +38,16 @@ from controllers.job_failure import (
     past_backoff_limit_on_failure,
     remaining_backoff,
 )
+from controllers.job_pods import active_pods_for_removal
+from controllers.job_status import (
+    clean_uncounted,
+    ensure_condition,
+    has_tracking_finalizer,
+    new_condition,
+    set_uncounted,
+)
 from controllers.job_success import REASON as SUCCESS_POLICY
 from controllers.job_success import match_success_policy
-from controllers.replicaset import deletion_order, pod_from_template
 from controllers.util import (
     Obj,
     epoch,
@@ -55,56 +61,11 @@ from controllers.util import (
 )
 
 DEFAULT_BACKOFF_LIMIT = 6
-TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 #: Keep .status.uncountedTerminatedPods under ~20 KB; the rest waits for the next sync.
 MAX_UNCOUNTED_PODS = 500
 MAX_POD_CREATE_DELETE_PER_SYNC = 500
 #: syncJobBatchPeriod: the shortest requeue delay.
 SYNC_JOB_BATCH_PERIOD = 1.0
-
-
-def is_finished(job: Obj) -> bool:
-    conds = (job.get("status") or {}).get("conditions")
-    return any(
-        (c := find_condition(conds, t)) is not None and c.get("status") == "True"
-        for t in ("Complete", "Failed")
-    )
-
-
-def _condition(ctype: str, reason: str, message: str, now: float) -> dict[str, Any]:
-    t = timestamp(now)
-    return {
-        "type": ctype,
-        "status": "True",
-        "reason": reason,
-        "message": message,
-        "lastProbeTime": t,
-        "lastTransitionTime": t,
-    }
-
-
-def ensure_condition(
-    conditions: list[dict[str, Any]], ctype: str, status: str, reason: str, message: str, now: float
-) -> tuple[list[dict[str, Any]], bool]:
-    """Conditions with ``ctype`` at this status, reason and message; a False condition is
-    not added where there was none (``ensureJobConditionStatus``). Returns (conditions, changed)."""
-    old = find_condition(conditions, ctype)
-    if old is None and status == "False":
-        return conditions, False
-    if old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (
-        status,
-        reason,
-        message,
-    ):
-        return conditions, False
-    new = {**_condition(ctype, reason, message, now), "status": status}
-    if old is None:
-        return [*conditions, new], True
-    return [new if c is old else c for c in conditions], True
-
-
-def has_tracking_finalizer(pod: Obj) -> bool:
-    return TRACKING_FINALIZER in (meta(pod).get("finalizers") or [])
 
 
 @dataclass
@@ -203,19 +164,19 @@ def plan(
     if met is not None and met.get("status") == "True":
         finished = met
     elif target is not None and target.get("status") == "True":
-        finished = _condition("Failed", target.get("reason", ""), target.get("message", ""), now)
+        finished = new_condition("Failed", target.get("reason", ""), target.get("message", ""), now)
     elif policy is not None:
         for p in pods:
             if is_pod_failed(p, job) and (message := match_pod_failure_policy(policy, p)[0]):
-                finished = _condition("FailureTarget", "PodFailurePolicy", message, now)
+                finished = new_condition("FailureTarget", "PodFailurePolicy", message, now)
                 break
     if finished is None:
         if failed > backoff_limit or past_backoff_limit_on_failure(job, pods, backoff_limit):
-            finished = _condition(
+            finished = new_condition(
                 "FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit", now
             )
         elif deadline is not None and running and epoch(status["startTime"]) + int(deadline) <= now:
-            finished = _condition(
+            finished = new_condition(
                 "FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline", now
             )
         elif deadline is not None and running:
@@ -246,9 +207,9 @@ def plan(
                 pass
             elif max_failed is not None and n_failed > int(max_failed):
                 message = "Job has exceeded the specified maximal number of failed indexes"
-                finished = _condition("FailureTarget", "MaxFailedIndexesExceeded", message, now)
+                finished = new_condition("FailureTarget", "MaxFailedIndexesExceeded", message, now)
             elif n_failed > 0 and n_failed + succeeded >= int(completions or 0):
-                finished = _condition("FailureTarget", "FailedIndexes", "Job has failed indexes", now)
+                finished = new_condition("FailureTarget", "FailedIndexes", "Job has failed indexes", now)
             delayed = fails.pods_with_delayed_deletion(
                 job, counted, active, succeeded_indexes, failed_indexes
             )
@@ -257,7 +218,7 @@ def plan(
                 spec.get("successPolicy"), int(completions or 0), succeeded_indexes
             )
         ):
-            finished = _condition("SuccessCriteriaMet", SUCCESS_POLICY, message, now)
+            finished = new_condition("SuccessCriteriaMet", SUCCESS_POLICY, message, now)
 
     # --- manage pods --------------------------------------------------------------------
     n_active = len(active)
@@ -277,7 +238,7 @@ def plan(
             )
             if completions is None and succeeded > 0:
                 want = n_active
-        to_delete = _active_pods_for_removal(job, active, max(0, n_active - want))
+        to_delete = active_pods_for_removal(job, active, max(0, n_active - want))
         if not suspended:
             to_delete = to_delete[:MAX_POD_CREATE_DELETE_PER_SYNC]
         if to_delete:  # deleteJobPods: released first, so not counted as failed
@@ -315,7 +276,7 @@ def plan(
         or (completions is not None and succeeded >= int(completions) and n_active == 0)
     ):
         message = "Reached expected number of succeeded pods"
-        finished = _condition("SuccessCriteriaMet", "CompletionsReached", message, now)
+        finished = new_condition("SuccessCriteriaMet", "CompletionsReached", message, now)
     elif finished is None and manage:  # only when manageJob ran, as upstream
         if suspended:
             conditions, changed = ensure_condition(
@@ -393,7 +354,7 @@ def plan(
         if len(new_indexes) + len(add_succeeded) + len(add_failed) >= MAX_UNCOUNTED_PODS:
             result.capped = True
             break
-    _set_uncounted(status, add_succeeded, add_failed)
+    set_uncounted(status, add_succeeded, add_failed)
     if indexed:
         succeeded_indexes = ix.with_indexes(succeeded_indexes, new_indexes)
         text = ix.format_intervals(succeeded_indexes)
@@ -413,99 +374,13 @@ def plan(
     if finished is not None and finished["type"] == "FailureTarget":
         conditions = set_condition(conditions, finished)
         flush = True
-        finished = _condition("Failed", finished["reason"], finished["message"], now)
+        finished = new_condition("Failed", finished["reason"], finished["message"], now)
     if finished is not None and finished["type"] == "SuccessCriteriaMet":
         if met is None or met.get("status") != "True":
             conditions = set_condition(conditions, finished)
             flush = True
-        finished = _condition("Complete", finished["reason"], finished["message"], now)
+        finished = new_condition("Complete", finished["reason"], finished["message"], now)
     if conditions:
         status["conditions"] = conditions
     result.finished, result.flush = finished, flush
     return result
-
-
-def _active_pods_for_removal(job: Obj, active: list[Obj], at_least: int) -> list[Obj]:
-    """Indexed: duplicated, missing and out-of-range indexes first; then the least useful."""
-    if ix.is_indexed(job):
-        remove, left = ix.duplicated_index_pods(active, int((job.get("spec") or {}).get("completions") or 0))
-    else:
-        remove, left = [], active
-    if len(remove) < at_least:
-        remove += deletion_order(left)[: at_least - len(remove)]
-    return remove
-
-
-def _set_uncounted(status: dict[str, Any], succeeded: list[str], failed: list[str]) -> None:
-    uncounted: dict[str, Any] = {}
-    if succeeded:
-        uncounted["succeeded"] = succeeded
-    if failed:
-        uncounted["failed"] = failed
-    status["uncountedTerminatedPods"] = uncounted
-
-
-def clean_uncounted(status: dict[str, Any], with_finalizer: set[str]) -> bool:
-    """Move uncounted uids whose pod lost its finalizer (or is gone) into the counters
-    (``cleanUncountedPodsWithoutFinalizers``). True if anything moved."""
-    uncounted = status.setdefault("uncountedTerminatedPods", {})
-    changed = False
-    for kind in ("succeeded", "failed"):
-        old = list(uncounted.get(kind) or [])
-        kept = [u for u in old if u in with_finalizer]
-        if len(kept) != len(old):
-            changed = True
-            status[kind] = int(status.get(kind, 0)) + len(old) - len(kept)
-        _set_uncounted(
-            status,
-            kept if kind == "succeeded" else list(uncounted.get("succeeded") or []),
-            kept if kind == "failed" else list(uncounted.get("failed") or []),
-        )
-        uncounted = status["uncountedTerminatedPods"]
-    return changed
-
-
-def finish(status: dict[str, Any], p: JobPlan, removed: set[str], now: float) -> tuple[dict[str, Any], bool]:
-    """The status after the finalizer removals: counters, then the terminal condition
-    once nothing is uncounted or terminating (``enactJobFinished``). Returns
-    (status, whether it changed)."""
-    status = copy(status)
-    changed = clean_uncounted(status, p.with_finalizer - removed)
-    uncounted = status["uncountedTerminatedPods"]
-    if p.finished is None or p.capped or uncounted.get("succeeded") or uncounted.get("failed"):
-        return status, changed
-    if p.terminating > 0:
-        return status, changed  # delayTerminalCondition: wait for the pods to go
-    cond = find_condition(status.get("conditions"), p.finished["type"])
-    if cond is None or any(cond.get(k) != p.finished[k] for k in ("status", "reason", "message")):
-        others = [c for c in status.get("conditions") or [] if c.get("type") != p.finished["type"]]
-        status["conditions"] = [*others, p.finished]
-    if p.finished["type"] == "Complete":
-        status["completionTime"] = p.finished["lastTransitionTime"]
-    return status, True
-
-
-def job_pod(job: Obj, index: int | None = None, annotations: dict[str, str] | None = None) -> Obj:
-    template = copy((job.get("spec") or {}).get("template") or {})
-    labels = template.setdefault("metadata", {}).setdefault("labels", {})
-    uid, name = meta(job)["uid"], meta(job)["name"]
-    labels.update(
-        {
-            "batch.kubernetes.io/controller-uid": uid,
-            "controller-uid": uid,
-            "batch.kubernetes.io/job-name": name,
-            "job-name": name,
-        }
-    )
-    finalizers = template["metadata"].setdefault("finalizers", [])
-    if TRACKING_FINALIZER not in finalizers:
-        finalizers.append(TRACKING_FINALIZER)
-    if index is not None:
-        ix.add_index_env(template.setdefault("spec", {}))
-    pod = pod_from_template(job, template, "batch/v1", "Job")
-    if index is not None:
-        ix.set_index(pod, name, index)
-        if fails.has_backoff_limit_per_index(job):
-            counts = annotations if annotations is not None else fails.replacement_annotations(job, None)
-            pod["metadata"].setdefault("annotations", {}).update(counts)
-    return pod

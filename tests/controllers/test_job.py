@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from controllers import job, job_failure, job_index_failures, job_indexes, job_success, job_sync
+from controllers import job, job_failure, job_index_failures, job_indexes, job_status, job_success, job_sync
 from controllers.job_failure import BackoffRecord
 from controllers.util import find_condition, timestamp
 from tests.controllers._objects import T0
 
-FIN = job_sync.TRACKING_FINALIZER
+FIN = job_status.TRACKING_FINALIZER
 
 
 def _job(completions: int | None = 3, parallelism: int = 2, backoff: int = 1, **spec: Any) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _sync(j: dict[str, Any], pods: list[dict[str, Any]], now: float = T0, **kw: 
     """One reconcile: the plan, then the status after all finalizer removals (in j)."""
     p = job.plan(j, pods, now, **kw)
     removed = {p_["metadata"]["uid"] for p_ in p.remove_finalizers}
-    j["status"], _ = job_sync.finish(p.status, p, removed, now)
+    j["status"], _ = job_status.finish(p.status, p, removed, now)
     return p
 
 
@@ -156,9 +156,9 @@ def test_finished_pod_is_counted_in_two_steps() -> None:
     p = job.plan(j, [done, _pod("b")], T0)
     assert p.flush and p.status["uncountedTerminatedPods"] == {"succeeded": ["uid-a"]}
     assert p.status.get("succeeded", 0) == 0 and p.remove_finalizers == [done]
-    status, changed = job_sync.finish(p.status, p, set(), T0)  # the removal failed
+    status, changed = job_status.finish(p.status, p, set(), T0)  # the removal failed
     assert not changed and status["uncountedTerminatedPods"] == {"succeeded": ["uid-a"]}
-    status, changed = job_sync.finish(p.status, p, {"uid-a"}, T0)
+    status, changed = job_status.finish(p.status, p, {"uid-a"}, T0)
     assert changed and status["succeeded"] == 1 and status["uncountedTerminatedPods"] == {}
 
 
