@@ -31,8 +31,9 @@ cleanupFinishedJobs, getJobFromTemplate2, nextScheduleTimeDuration) and utils.go
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,8 +66,9 @@ class Due:
     too_late: bool = False
 
 
-def _zone(cj: Obj) -> ZoneInfo | None:
-    tz = (cj.get("spec") or {}).get("timeZone")
+def _zone(cj: Obj, schedule: cron.Schedule | cron.Every) -> ZoneInfo | None:
+    """``spec.timeZone``, else a ``TZ=`` prefix of the schedule, else UTC (``formatSchedule``)."""
+    tz = (cj.get("spec") or {}).get("timeZone") or schedule.zone
     return ZoneInfo(tz) if tz else None
 
 
@@ -74,12 +76,37 @@ def most_recent_schedule(cj: Obj, now: float) -> Due:
     """The latest scheduled time in (earliest, now] (``mostRecentScheduleTime``)."""
     spec = cj.get("spec") or {}
     schedule = cron.parse(spec["schedule"])
-    zone = _zone(cj) or UTC
     last = (cj.get("status") or {}).get("lastScheduleTime")
     earliest = epoch(last) if last else epoch(meta(cj).get("creationTimestamp"))
     deadline = spec.get("startingDeadlineSeconds")
     if deadline is not None:
         earliest = max(earliest, now - int(deadline))
+    if isinstance(schedule, cron.Every):
+        due = _every_due(schedule, earliest, now)
+    else:
+        due = _calendar_due(schedule, _zone(cj, schedule) or UTC, earliest, now)
+    if due.scheduled is not None and deadline is not None and due.scheduled.timestamp() + int(deadline) < now:
+        due.too_late = True
+    return due
+
+
+def _every_due(schedule: cron.Every, earliest: float, now: float) -> Due:
+    """``@every d``: activations at ``t1 + k*d``, where ``t1`` is the first after
+    ``earliest`` (on the second); counted, not walked, as upstream's arithmetic keeps
+    ``@every`` on that grid however far behind the controller is."""
+    first = math.floor(earliest) + schedule.seconds
+    if now < first:
+        return Due(None, _utc(first))
+    k = int((now - first) // schedule.seconds)
+    scheduled = first + k * schedule.seconds
+    return Due(_utc(scheduled), _utc(scheduled + schedule.seconds), k + 1)
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _calendar_due(schedule: cron.Schedule, zone: tzinfo, earliest: float, now: float) -> Due:
     t = datetime.fromtimestamp(earliest, zone).replace(tzinfo=None)
     now_local = datetime.fromtimestamp(now, zone).replace(tzinfo=None)
     scheduled: datetime | None = None
@@ -96,10 +123,7 @@ def most_recent_schedule(cj: Obj, now: float) -> Due:
     def aware(x: datetime | None) -> datetime | None:
         return x.replace(tzinfo=zone).astimezone(UTC) if x is not None else None
 
-    due = Due(aware(scheduled), aware(next_run), missed)
-    if due.scheduled is not None and deadline is not None and due.scheduled.timestamp() + int(deadline) < now:
-        due.too_late = True
-    return due
+    return Due(aware(scheduled), aware(next_run), missed)
 
 
 def job_from_template(cj: Obj, scheduled: datetime) -> Obj:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -51,11 +51,71 @@ def test_cron_next(spec: str, after: datetime, expected: datetime | None) -> Non
 
 
 @pytest.mark.parametrize(
-    "spec", ["* * * *", "60 * * * *", "* * * * 7", "5-1 * * * *", "*/0 * * * *", "@often", "x * * * *"]
+    ("spec", "error"),
+    [
+        ("* * * *", "expected exactly 5 fields, found 4: [* * * *]"),
+        ("60 * * * *", "end of range (60) above maximum (59): 60"),
+        ("* * * * 7", "end of range (7) above maximum (6): 7"),
+        ("5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1"),
+        ("*/0 * * * *", "step of range should be a positive number: */0"),
+        ("1-2-3 * * * *", "too many hyphens: 1-2-3"),
+        ("*/2/2 * * * *", "too many slashes: */2/2"),
+        ("x * * * *", 'failed to parse int from x: strconv.Atoi: parsing "x": invalid syntax'),
+        ("", "empty spec string"),
+        ("@often", "unrecognized descriptor: @often"),
+        ("@hourly ", "unrecognized descriptor: @hourly "),
+        ("@every", "unrecognized descriptor: @every"),
+        ("@every 1d", 'failed to parse duration @every 1d: time: unknown unit "d" in duration "1d"'),
+        ("@every 5", 'failed to parse duration @every 5: time: missing unit in duration "5"'),
+        ("@every ", 'failed to parse duration @every : time: invalid duration ""'),
+        ("@every  1h", 'failed to parse duration @every  1h: time: invalid duration " 1h"'),
+        ("TZ=Mars/Olympus 0 0 * * *", "provided bad location Mars/Olympus: unknown time zone Mars/Olympus"),
+    ],
+    ids=lambda v: v if v else "empty",
 )
-def test_cron_rejects(spec: str) -> None:
-    with pytest.raises(cron.CronError):
+def test_cron_rejects(spec: str, error: str) -> None:
+    with pytest.raises(cron.CronError) as err:
         cron.parse(spec)
+    assert str(err.value) == error
+
+
+@pytest.mark.parametrize(
+    ("spec", "seconds"),
+    [
+        ("@every 1h30m", 5400),
+        ("@every 90s", 90),
+        ("@every 1.5m", 90),
+        ("@every 2500ms", 2),  # truncated to whole seconds
+        ("@every 0s", 1),  # at least one second
+        ("@every 10us", 1),
+        ("@every -1h", 1),
+        ("@every 1h0m0.5s", 3600),
+    ],
+    ids=["hours-minutes", "seconds", "fraction", "millis-truncated", "zero", "micro", "negative", "mixed"],
+)
+def test_cron_every(spec: str, seconds: int) -> None:
+    schedule = cron.parse(spec)
+    assert schedule == cron.Every(seconds)
+    # ConstantDelaySchedule.Next: the previous activation, on the second, plus the delay
+    after = datetime(2024, 1, 1, 10, 0, 0, 700_000)
+    assert cron.next_after(schedule, after) == datetime(2024, 1, 1, 10, 0) + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "*/5 * * * *",
+        " 0  0 * * * ",
+        "0 0 1,,15 * *",
+        "0 0 * * */1",
+        "@annually",
+        "@midnight",
+        "TZ=UTC 0 0 * * *",
+    ],
+    ids=["step", "extra-spaces", "empty-list-item", "star-step-1", "annually", "midnight", "tz-prefix"],
+)
+def test_cron_accepts(spec: str) -> None:
+    assert isinstance(cron.parse(spec), cron.Schedule)
 
 
 def _cronjob(schedule: str = "*/5 * * * *", **spec: object) -> dict:
@@ -90,6 +150,28 @@ def test_cronjob_schedule_and_job_name() -> None:
 
 def test_cronjob_time_zone() -> None:
     due = cronjob.most_recent_schedule(_cronjob("0 0 * * *", timeZone="Asia/Tokyo"), T0)
+    assert due.next_run == datetime(2023, 11, 15, 15, 0, tzinfo=UTC)  # midnight in Tokyo
+
+
+def test_cronjob_every() -> None:
+    # T0 = 2023-11-14T22:13:20Z (the creation time); @every 90s: 22:14:50, 22:16:20, ...
+    every = _cronjob("@every 90s")
+    due = cronjob.most_recent_schedule(every, T0 + 60)
+    assert due.scheduled is None and due.next_run == datetime(2023, 11, 14, 22, 14, 50, tzinfo=UTC)
+    due = cronjob.most_recent_schedule(every, T0 + 200)  # 22:16:40: two runs passed
+    assert due.scheduled == datetime(2023, 11, 14, 22, 16, 20, tzinfo=UTC) and due.missed == 2
+    assert due.next_run == datetime(2023, 11, 14, 22, 17, 50, tzinfo=UTC)
+    # relative to the last activation, however far behind: still on the same grid
+    every["status"]["lastScheduleTime"] = timestamp(T0 + 90)
+    due = cronjob.most_recent_schedule(every, T0 + 90 + 1000 * 90 + 5)
+    assert due.scheduled == datetime.fromtimestamp(T0 + 90 + 1000 * 90, UTC) and due.missed == 1000
+    # startingDeadlineSeconds moves the earliest time to now - deadline
+    late = cronjob.most_recent_schedule(_cronjob("@every 1h", startingDeadlineSeconds=60), T0 + 7200)
+    assert late.scheduled is None and late.next_run == datetime.fromtimestamp(T0 + 7200 - 60 + 3600, UTC)
+
+
+def test_cronjob_tz_prefix() -> None:
+    due = cronjob.most_recent_schedule(_cronjob("TZ=Asia/Tokyo 0 0 * * *"), T0)
     assert due.next_run == datetime(2023, 11, 15, 15, 0, tzinfo=UTC)  # midnight in Tokyo
 
 
