@@ -13,7 +13,9 @@ import copy
 from typing import Any
 
 from apimachinery import field_errors as fe
+from apimachinery import validation
 from apimachinery.field_errors import FieldError
+from controllers import cron
 
 from .podspec import default_pod_spec, validate_pod_spec
 from .strategy import Object, Strategy
@@ -329,10 +331,47 @@ class CronJobStrategy(Strategy):
         return {}
 
     def validate(self, obj: Object) -> list[FieldError]:
+        return self._validate(obj, allow_tz_in_schedule=False)
+
+    def validate_update(self, new: Object, old: Object) -> list[FieldError]:
+        # A schedule that already had TZ= may keep it (CronJobValidationOptions).
+        allow_tz = "TZ" in str((old.get("spec") or {}).get("schedule") or "")
+        errs = self._validate(new, allow_tz_in_schedule=allow_tz)
+        errs += validation.validate_object_meta_update(new.get("metadata") or {}, old.get("metadata") or {})
+        return errs
+
+    def _validate(self, obj: Object, allow_tz_in_schedule: bool) -> list[FieldError]:
         errs = super().validate(obj)
         spec = obj.get("spec") or {}
         if not spec.get("schedule"):
             errs.append(fe.required("spec.schedule", ""))
+        else:
+            errs += validate_schedule_format(
+                str(spec["schedule"]), allow_tz_in_schedule, spec.get("timeZone")
+            )
         template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
         errs += validate_pod_spec(template.get("spec"), "spec.jobTemplate.spec.template.spec")
         return errs
+
+
+def validate_schedule_format(schedule: str, allow_tz_in_schedule: bool, time_zone: Any) -> list[FieldError]:
+    """``validateScheduleFormat``: what ``cron.ParseStandard`` accepts (controllers/cron.py
+    plays robfig/cron's part), and no ``TZ=`` / ``CRON_TZ=`` in a new schedule."""
+    errs: list[FieldError] = []
+    try:
+        cron.parse(schedule)
+    except cron.CronError as err:
+        errs.append(fe.invalid("spec.schedule", schedule, str(err)))
+    if allow_tz_in_schedule and "TZ" in schedule and time_zone is not None:
+        errs.append(
+            fe.invalid(
+                "spec.schedule", schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule"
+            )
+        )
+    elif not allow_tz_in_schedule and "TZ" in schedule:
+        errs.append(
+            fe.invalid(
+                "spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
+            )
+        )
+    return errs
