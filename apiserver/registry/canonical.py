@@ -113,3 +113,21 @@ def _apply(node: Any, path: Path, kind: str, where: str) -> None:
         _apply(node[step], rest, kind, where)
     else:
         node[step] = _format(node[step], kind, where)
+
+
+#: ObjectMeta's lists and maps, all ``omitempty`` in k8s.io/apimachinery/pkg/apis/meta/v1/types.go
+#: (managedFields too, but an empty list there means "unchanged" to the field manager).
+_OMITEMPTY_META = ("labels", "annotations", "ownerReferences", "finalizers")
+
+
+def drop_empty_meta(meta: dict[str, Any]) -> None:
+    """Leave out empty ObjectMeta lists and maps, as encoding the Go struct does.
+
+    A patch can leave ``finalizers: []`` behind (a strategic ``$deleteFromPrimitiveList``
+    of the last one, ``kubectl label pod x key-`` of the last label); the real server
+    decodes into ``ObjectMeta`` and its ``omitempty`` tags drop them, so clients never see
+    an empty list there (kubectl's custom columns print ``<none>``, not ``[]``).
+    """
+    for key in _OMITEMPTY_META:
+        if key in meta and not meta[key]:
+            del meta[key]

@@ -37,7 +37,7 @@ from apiserver.managedfields import Target, track_create, track_update
 from apiserver.storage import errors as serr
 from apiserver.storage.store import ObjectStore, Preconditions
 
-from .canonical import canonicalize_times
+from .canonical import canonicalize_times, drop_empty_meta
 from .conversion import codec_for
 from .strategy import Object, Strategy, copy_stored
 
@@ -134,6 +134,7 @@ class RegistryStore:
         """rest.BeforeCreate: system fields, strategy hooks, validation; then field ownership."""
         canonicalize_times(obj, self.group, self.version, self.kind)
         meta = obj["metadata"]
+        drop_empty_meta(meta)
         if self.namespaced:
             meta["namespace"] = namespace
         else:
@@ -259,6 +260,7 @@ class RegistryStore:
         """rest.BeforeUpdate: keep system fields, strategy hooks, validation."""
         canonicalize_times(new, self.group, self.version, self.kind)
         meta, old_meta = new["metadata"], old["metadata"]
+        drop_empty_meta(meta)
         if self.namespaced:
             meta["namespace"] = old_meta.get("namespace")
         for f in ("uid", "creationTimestamp", "resourceVersion"):

@@ -75,3 +75,20 @@ def test_edit_with_a_scripted_editor(server: Server, ns: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert containers(server, ns)[0]["image"] == "nginx:9"
+
+
+def test_emptied_metadata_lists_and_maps_are_left_out(server: Server, ns: str) -> None:
+    """ObjectMeta's omitempty: the last finalizer or label removed leaves no ``[]`` / ``{}``."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "tidy", "labels": {"a": "1"}, "finalizers": ["example.com/keep"]}}  # fmt: skip
+    server.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(cm))
+    patch = {"metadata": {"$deleteFromPrimitiveList/finalizers": ["example.com/keep"]}}
+    server.kubectl("patch", "-n", ns, "configmap", "tidy", "--type=strategic", "-p", json.dumps(patch))
+    server.kubectl("label", "-n", ns, "configmap", "tidy", "a-")
+    meta = server.kubectl_json("get", "-n", ns, "configmap", "tidy")["metadata"]
+    assert "finalizers" not in meta and "labels" not in meta, meta
+    columns = "-o=custom-columns=F:.metadata.finalizers,L:.metadata.labels"
+    assert server.kubectl("get", "-n", ns, "configmap", "tidy", columns, "--no-headers").stdout.split() == [
+        "<none>",
+        "<none>",
+    ]
