@@ -31,9 +31,12 @@ class _Entry:
 
 
 def go_duration(seconds: float) -> str:
-    """Format like Go's ``time.Duration.String()``: ``10s``, ``1m20s``, ``5m0s``, ``500ms``."""
+    """Go's ``time.Duration.String()`` of a duration truncated to milliseconds (as the
+    kubelet's messages truncate): ``10s``, ``1m20s``, ``5m0s``, ``500ms``, and ``0s``
+    for anything under a millisecond."""
     if seconds < 1:
-        return f"{round(seconds * 1000)}ms" if seconds else "0s"
+        ms = int(seconds * 1000)
+        return f"{ms}ms" if ms else "0s"
     whole = round(seconds, 3)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)

@@ -7,7 +7,8 @@ kubelet/runtime/image_policy.py:
   ``Container image "x" already present on machine``; ``Never`` and absent ->
   ``ErrImageNeverPull``;
 * otherwise ``Pulling`` ``Pulling image "x"``, then ``Pulled`` ``Successfully pulled
-  image "x" in 1.2s (1.2s including waiting)``;
+  image "x" in 1.2s (1.2s including waiting). Image size: N bytes.`` (the size from
+  ``ImageStatus`` after the pull, as 1.30+ image_manager.go reports it);
 * a failed pull: events ``Failed`` ``Failed to pull image "x": <error>`` and
   ``Error: ErrImagePull``, the container waits as ``ErrImagePull``; until the back-off
   (10 s doubling to 300 s) has passed it waits as ``ImagePullBackOff`` with
@@ -65,8 +66,12 @@ class ImageManager:
             began = time.monotonic()
             ref = await self.images.pull_image(image, sandbox)
             took = go_duration(time.monotonic() - began)
+            pulled = await self.images.image_status(image)  # GetImageSize, by the image name
+            size = pulled.size if pulled is not None else 0
             event(
-                NORMAL, "Pulled", f'Successfully pulled image "{image}" in {took} ({took} including waiting)'
+                NORMAL,
+                "Pulled",
+                f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: {size} bytes.',
             )
             self._failed.pop(key, None)
             return ref

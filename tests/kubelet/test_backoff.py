@@ -18,6 +18,8 @@ from kubelet.backoff import Backoff, go_duration
         (0.5, "500ms"),
         (3600, "1h0m0s"),
         (1.5, "1.5s"),
+        (0.0004, "0s"),  # truncated to milliseconds first, as the kubelet's messages are
+        (0.0129, "12ms"),
     ],
     ids=lambda v: str(v),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,11 @@ async def test_a_pod_runs_and_is_ready(node: Node) -> None:
     assert cs["ready"] and cs["started"] and cs["restartCount"] == 0
     assert cs["containerID"].startswith("simulated://") and cs["imageID"].startswith("sha256:")
     assert node.reasons() == ["Pulling", "Pulled", "Created", "Started"]  # IfNotPresent: pulled once
+    pulled = node.recorded()[1][1]  # image_manager.go's words; the simulated image is 1 MiB
+    assert re.fullmatch(
+        r'Successfully pulled image "busybox:1\.36" in (\d+ms|0s) \(\1 including waiting\)\. Image size: 1048576 bytes\.',
+        pulled,
+    ), pulled
     again = await sync_status(node, p)  # level-triggered: nothing more to do
     assert again["containerStatuses"][0]["containerID"] == cs["containerID"]
     assert node.reasons() == ["Pulling", "Pulled", "Created", "Started"]
