@@ -37,7 +37,10 @@ from apimachinery import errors
 from client.rest import PODS, RESTClient
 from kubelet import status as pod_status
 from kubelet.kuberuntime import PodSyncer
-from kubelet.podstate import RuntimePod, pods_on_runtime
+from kubelet.podstate import RuntimePod, observe, pods_on_runtime
+
+#: Seconds a pod's first sync may run before its status (ContainerCreating) is written.
+EARLY_STATUS_AFTER = 0.2
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +120,7 @@ class PodWorkers:
                             return
                         delay = self.sync_period
                     else:
-                        rp = await self.syncer.sync(pod)
+                        rp = await self._sync(pod, uid)
                         await self._write_status(pod, rp)
                         wakeup = self.syncer.next_wakeup(pod, rp)
                         delay = (
@@ -134,6 +137,30 @@ class PodWorkers:
         finally:
             if self.workers.get(uid) is worker and not self._stopping:
                 del self.workers[uid]
+
+    async def _sync(self, pod: dict[str, Any], uid: str) -> RuntimePod:
+        """The runtime sync; a first sync that takes a while writes the status meanwhile.
+
+        Upstream's SyncPod sets the pod's status before the runtime starts anything
+        (kubelet.go: ``statusManager.SetPodStatus``, then ``containerRuntime.SyncPod``),
+        so while a sandbox, a pull or a postStart hook takes its time the pod reads
+        ``ContainerCreating``. Its status manager writes asynchronously, and a status
+        already superseded is never sent; here the early status is written only when
+        the first sync is still running after ``EARLY_STATUS_AFTER`` seconds, so a
+        start that is over by then costs one write, not two.
+        """
+        first = self.statuses.last(uid) is None
+        before = await observe(self.syncer.runtime, uid) if first else None
+        task = asyncio.ensure_future(self.syncer.sync(pod))
+        try:
+            if before is not None:
+                done, _ = await asyncio.wait({task}, timeout=EARLY_STATUS_AFTER)
+                if not done:  # the status as SyncPod set it: from before the runtime acted
+                    await self._write_status(pod, before)
+            return await task
+        except BaseException:
+            task.cancel()  # the worker is stopping (or the early write failed): no orphan sync
+            raise
 
     async def _write_status(self, pod: dict[str, Any], rp: RuntimePod) -> None:
         probes, uid = self.syncer.probes, pod["metadata"]["uid"]

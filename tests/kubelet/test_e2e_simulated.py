@@ -309,3 +309,12 @@ def test_a_failed_post_start_hook_kills_the_container(server: Server, ns: str) -
     events = server.kubectl("get", "events", "-n", ns, "--field-selector", fields, "-o", "json").stdout
     seen = {(e["reason"], e["message"]) for e in json.loads(events)["items"]}
     assert {("FailedPostStartHook", "PostStartHook failed"), ("Killing", "FailedPostStartHook")} <= seen
+
+
+def test_a_pod_shows_container_creating_while_its_post_start_hook_runs(server: Server, ns: str) -> None:
+    # the status is written before the runtime starts anything (SyncPod's SetPodStatus),
+    # so a slow start reads ContainerCreating, not a bare Pending, as on a real node
+    hook = {"postStart": {"exec": {"command": ["sleep", "3"]}}}
+    apply(server, ns, make_pod("slow", container={"lifecycle": hook}))
+    assert wait_for("ContainerCreating", lambda: row(server, ns, "slow")[1:3] == ["0/1", "ContainerCreating"])
+    assert wait_for("Running", lambda: row(server, ns, "slow")[1:3] == ["1/1", "Running"], timeout=20)
