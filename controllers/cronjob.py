@@ -37,11 +37,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apimachinery import errors
+from apimachinery import cron, errors
 from apimachinery.meta import format_time
 from client.cache import copy
 from client.events import NORMAL, WARNING
-from controllers import cron
 from controllers.base import CRONJOBS, JOBS, Context, Controller, Result, Watch
 from controllers.job import is_finished
 from controllers.podcontrol import namespace_terminating

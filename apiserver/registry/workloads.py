@@ -12,10 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from apimachinery import cron, validation
 from apimachinery import field_errors as fe
-from apimachinery import validation
 from apimachinery.field_errors import FieldError
-from controllers import cron
 
 from .podspec import default_pod_spec, validate_pod_spec
 from .strategy import Object, Strategy
@@ -355,7 +354,7 @@ class CronJobStrategy(Strategy):
 
 
 def validate_schedule_format(schedule: str, allow_tz_in_schedule: bool, time_zone: Any) -> list[FieldError]:
-    """``validateScheduleFormat``: what ``cron.ParseStandard`` accepts (controllers/cron.py
+    """``validateScheduleFormat``: what ``cron.ParseStandard`` accepts (apimachinery/cron.py
     plays robfig/cron's part), and no ``TZ=`` / ``CRON_TZ=`` in a new schedule."""
     errs: list[FieldError] = []
     try:
