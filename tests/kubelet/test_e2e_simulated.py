@@ -17,19 +17,10 @@ from typing import Any
 import pytest
 
 from kubelet.runtime.simulated import SimulatedRuntime
-from tests.apiserver.e2e.conftest import Server, start_server, stop_server
+from tests.apiserver.e2e.conftest import Server
 from tests.kubelet.kubelet_thread import KubeletThread, wait_for
 
 NODE = "sim-node-1"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(tmp_path_factory.mktemp("apiserver"), "sqlite")
-    try:
-        yield s
-    finally:
-        stop_server(s)
 
 
 @pytest.fixture(scope="module")

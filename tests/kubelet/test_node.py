@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from client.rest import NODES, PatchType, RESTClient
 from kubelet.node import NodeAgent, NodeConfig, status_differs
 from kubelet.runtime.simulated import SimulatedRuntime
-from tests.apiserver.e2e.conftest import Server, start_server, stop_server
+from tests.apiserver.e2e.conftest import Server
 
 
 def _status(ready: str = "True", **extra: Any) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _status(ready: str = "True", **extra: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("server", "differs"),
+    ("theirs", "differs"),
     [
         (_status(), False),
         ({**_status(), "conditions": [{**_status()["conditions"][0], "lastHeartbeatTime": "later"}]}, False),
@@ -46,22 +46,13 @@ def _status(ready: str = "True", **extra: Any) -> dict[str, Any]:
         "empty",
     ],
 )
-def test_status_differs_compares_what_the_kubelet_reports(server: dict[str, Any], differs: bool) -> None:
-    assert status_differs(_status(), server) is differs
-
-
-@pytest.fixture(scope="module")
-def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(tmp_path_factory.mktemp("node-apiserver"), "sqlite")
-    try:
-        yield s
-    finally:
-        stop_server(s)
+def test_status_differs_compares_what_the_kubelet_reports(theirs: dict[str, Any], differs: bool) -> None:
+    assert status_differs(_status(), theirs) is differs
 
 
 @pytest.fixture
-async def rest(apiserver: Server) -> AsyncIterator[RESTClient]:
-    async with RESTClient.from_kubeconfig(apiserver.kubeconfig) as client:
+async def rest(server: Server) -> AsyncIterator[RESTClient]:
+    async with RESTClient.from_kubeconfig(server.kubeconfig) as client:
         yield client
 
 

@@ -16,19 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.apiserver.e2e.conftest import ROOT, Server, start_server, stop_server
+from tests.apiserver.e2e.conftest import ROOT, Server
 from tests.kubelet.kubelet_thread import wait_for
 
 NODES = ("node-2", "node-3")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(tmp_path_factory.mktemp("apiserver"), "sqlite")
-    try:
-        yield s
-    finally:
-        stop_server(s)
 
 
 @pytest.fixture(scope="module")
