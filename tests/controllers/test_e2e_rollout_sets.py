@@ -76,6 +76,23 @@ def _revisions(cluster: Cluster, selector: str) -> dict[int, dict]:
     return {r["revision"]: r for r in cluster.get("controllerrevisions", "-l", selector)["items"]}
 
 
+def _restart(cluster: Cluster, what: str, selector: str, pods: int) -> None:
+    """``kubectl rollout restart``: every pod replaced with the restartedAt annotation, revision 4."""
+    cluster.kubectl("rollout", "restart", what)
+    cluster.kubectl("rollout", "status", what, "--timeout=90s", timeout=120)
+    eventually(
+        lambda: (
+            all(
+                "kubectl.kubernetes.io/restartedAt" in (p["metadata"].get("annotations") or {})
+                for p in _live(cluster, selector)
+            )
+            and len(_live(cluster, selector)) == pods
+        ),
+        what=f"restarted pods of {what}",
+    )
+    assert sorted(_revisions(cluster, selector)) == [2, 3, 4]
+
+
 def test_statefulset_set_image_history_undo_restart(cluster: Cluster) -> None:
     cluster.kubectl("apply", "-f", "-", input=json.dumps(STS))
     out = cluster.kubectl("rollout", "status", "statefulset/web", "--timeout=60s", timeout=90).stdout
@@ -131,19 +148,7 @@ def test_statefulset_set_image_history_undo_restart(cluster: Cluster) -> None:
     out = cluster.kubectl("rollout", "undo", "statefulset/web", "--to-revision=3").stdout
     assert "skipped rollback (current template already matches revision 3)" in out
 
-    cluster.kubectl("rollout", "restart", "statefulset/web")
-    cluster.kubectl("rollout", "status", "statefulset/web", "--timeout=90s", timeout=120)
-    eventually(
-        lambda: (
-            all(
-                "kubectl.kubernetes.io/restartedAt" in (p["metadata"].get("annotations") or {})
-                for p in _live(cluster, "app=web-sts")
-            )
-            and len(_live(cluster, "app=web-sts")) == 3
-        ),
-        what="restarted pods",
-    )
-    assert sorted(_revisions(cluster, "app=web-sts")) == [2, 3, 4]
+    _restart(cluster, "statefulset/web", "app=web-sts", pods=3)
     cluster.kubectl("delete", "statefulset", "web")
 
 
@@ -186,17 +191,5 @@ def test_daemonset_set_image_history_undo_restart(cluster: Cluster) -> None:
     revs = _revisions(cluster, "app=agent-ds")
     assert sorted(revs) == [2, 3] and revs[3]["metadata"]["labels"]["controller-revision-hash"] == hash1
 
-    cluster.kubectl("rollout", "restart", "daemonset/agent")
-    cluster.kubectl("rollout", "status", "daemonset/agent", "--timeout=90s", timeout=120)
-    eventually(
-        lambda: (
-            all(
-                "kubectl.kubernetes.io/restartedAt" in (p["metadata"].get("annotations") or {})
-                for p in _live(cluster, "app=agent-ds")
-            )
-            and len(_live(cluster, "app=agent-ds")) == 2
-        ),
-        what="restarted daemon pods",
-    )
-    assert sorted(_revisions(cluster, "app=agent-ds")) == [2, 3, 4]
+    _restart(cluster, "daemonset/agent", "app=agent-ds", pods=2)
     cluster.kubectl("delete", "daemonset", "agent")
