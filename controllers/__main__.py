@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 
+from client.metrics import serve as serve_metrics
 from client.rest import RESTClient
 from controllers.manager import Manager, all_controllers
 
@@ -40,6 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500)
     p.add_argument("--max-endpoints-per-slice", type=int, default=100, help="endpoints in one EndpointSlice")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve /metrics (workqueue depth, adds, retries per controller) and /healthz on this "
+        "plain-HTTP port on 127.0.0.1; 0: off (kube-controller-manager: HTTPS on --secure-port 10257)",
+    )
     p.add_argument("--concurrent-syncs", type=int, default=0, help="workers per controller (0: each default)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -58,6 +66,8 @@ async def main(args: argparse.Namespace) -> None:
         if args.concurrent_syncs:
             for c in manager.controllers.values():
                 c.workers = args.concurrent_syncs  # type: ignore[misc]
+        if args.metrics_port:
+            await serve_metrics(manager.metrics, args.metrics_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
