@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from apimachinery import errors
 from apimachinery.meta import key as make_key
 from apimachinery.meta import object_key
 from client.cache import DeletedFinalStateUnknown, Obj, final_state
@@ -171,7 +172,13 @@ class Controller:
         except Exception as err:
             self.totals["error"] += 1
             retries = self.queue.num_requeues(key)
-            self.log.warning("reconcile %s failed (retry %d): %s", key, retries + 1, err, exc_info=err)
+            # An answer from the API server (a 409 conflict from a stale cache, above all) is
+            # routine for a controller and is said in one line, as utilruntime.HandleError
+            # does; anything else is a bug worth its traceback.
+            self.log.warning(
+                "reconcile %s failed (retry %d): %s", key, retries + 1, err,
+                exc_info=None if isinstance(err, errors.StatusError) else err,
+            )  # fmt: skip
             self.queue.add_rate_limited(key)
             return
         if result.requeue_after is not None and result.requeue_after > 0:
