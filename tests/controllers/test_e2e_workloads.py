@@ -152,19 +152,24 @@ def test_node_lease_expiry_taints_node_and_evicts_pods(cluster: Cluster) -> None
     eventually(lambda: cluster.get("pod", "on-edge")["status"].get("phase") == "Running", what="pod running")
     cluster.stop("edge-kubelet")  # the node goes silent; grace period in this cluster: 6 s
 
-    def ready_unknown() -> dict | None:
+    def unreachable_effects(node: dict) -> set[str]:
+        taints = node["spec"].get("taints") or []
+        return {t["effect"] for t in taints if t["key"] == "node.kubernetes.io/unreachable"}
+
+    def ready_unknown_and_tainted() -> dict | None:
+        # two writes, as upstream: monitorNodeHealth sets the condition (status), then
+        # the tainting passes add the taints (spec)
         node = cluster.get("node", "edge")
         ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
-        return node if ready["status"] == "Unknown" else None
+        return node if ready["status"] == "Unknown" and len(unreachable_effects(node)) == 2 else None
 
-    node = eventually(ready_unknown, timeout=30, what="Ready=Unknown")
+    node = eventually(ready_unknown_and_tainted, timeout=30, what="Ready=Unknown and the unreachable taints")
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert (ready["reason"], ready["message"]) == (
         "NodeStatusUnknown",
         "Kubelet stopped posting node status.",
     )
-    effects = {t["effect"] for t in node["spec"]["taints"] if t["key"] == "node.kubernetes.io/unreachable"}
-    assert effects == {"NoSchedule", "NoExecute"}
+    assert unreachable_effects(node) == {"NoSchedule", "NoExecute"}
     eventually(
         lambda: cluster.get("pod", "on-edge")["metadata"].get("deletionTimestamp"),
         timeout=20,
