@@ -73,8 +73,13 @@ def test_node_reporting_not_ready_is_tainted_and_its_pods_marked(cluster: Cluste
         "Node is not ready",
         "node-controller",
     )
-    node_events = cluster.get("events", "--field-selector", "involvedObject.name=sick,reason=NodeNotReady")
-    assert [e["message"] for e in node_events["items"]] == ["Node sick status is now: NodeNotReady"]
+    node_events = eventually(
+        lambda: cluster.get("events", "--field-selector", "involvedObject.name=sick,reason=NodeNotReady")[
+            "items"
+        ],
+        what="NodeNotReady event on the node",
+    )
+    assert [e["message"] for e in node_events] == ["Node sick status is now: NodeNotReady"]
 
     sick.unlink()  # Ready again: the taints go (the pod's readiness is the kubelet's to restore)
     eventually(lambda: _taints(cluster, "sick") == set(), timeout=20, what="taints removed")
