@@ -25,15 +25,13 @@ and dedupCurHistories are the controller's, in daemonset.py).
 
 from __future__ import annotations
 
-from typing import Any
-
 from controllers import history
 from controllers.daemonset_util import KIND, by_node, is_pod_updated, node_should_run, template_generation
 from controllers.deployment.hash import compute_hash
 from controllers.deployment.rolling import scaled_value
 from controllers.deployment.sync import drop_nulls
 from controllers.history import REVISION_LABEL
-from controllers.util import Obj, controller_ref, is_pod_available, is_pod_terminated, meta
+from controllers.util import Obj, is_pod_available, is_pod_terminated, meta
 
 
 def matches(ds: Obj, revision: Obj) -> bool:
@@ -45,23 +43,15 @@ def snapshot(ds: Obj, number: int) -> Obj:
     """``snapshot``: a revision named ``<ds>-<ComputeHash(template, collisionCount)>``."""
     template = (ds.get("spec") or {}).get("template") or {}
     hash_ = compute_hash(drop_nulls(template), (ds.get("status") or {}).get("collisionCount"))
-    labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: hash_}
-    m: dict[str, Any] = {
-        "name": f"{meta(ds)['name']}-{hash_}",
-        "namespace": meta(ds).get("namespace", ""),
-        "labels": labels,
-        "ownerReferences": [controller_ref(ds, "apps/v1", KIND)],
-    }
-    if meta(ds).get("annotations"):
-        m["annotations"] = dict(meta(ds)["annotations"])
-    data = history.template_patch(ds)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ControllerRevision",
-        "metadata": m,
-        "data": data,
-        "revision": number,
-    }
+    return history.revision_object(
+        ds,
+        KIND,
+        history.template_patch(ds),
+        number,
+        f"{meta(ds)['name']}-{hash_}",
+        {REVISION_LABEL: hash_},
+        True,
+    )
 
 
 def split_history(ds: Obj, revisions: list[Obj]) -> tuple[list[Obj], list[Obj], int]:

@@ -148,15 +148,26 @@ def new_revision(
     owner: Obj, kind: str, data: Obj, number: int, collision_count: int | None, *, annotations: bool = True
 ) -> Obj:
     """``NewControllerRevision`` (+ the StatefulSet's ``newRevision``: the set's annotations)."""
-    labels = dict(
-        (((owner.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-    )
     hash_ = hash_revision(data, collision_count)
-    labels[HASH_LABEL] = hash_
+    return revision_object(
+        owner, kind, data, number, revision_name(meta(owner)["name"], hash_), {HASH_LABEL: hash_}, annotations
+    )
+
+
+def revision_object(
+    owner: Obj, kind: str, data: Obj, number: int, name: str, labels: dict[str, str], annotations: bool
+) -> Obj:
+    """The ControllerRevision itself: the template's labels plus ``labels``, owned by ``owner``.
+
+    StatefulSets name and label theirs by the hash of the revision data
+    (``new_revision``); DaemonSets by the template's hash under
+    ``controller-revision-hash`` (daemonset_update.snapshot, upstream's ``snapshot``).
+    """
+    template_labels = (((owner.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")
     m: dict[str, Any] = {
-        "name": revision_name(meta(owner)["name"], hash_),
+        "name": name,
         "namespace": meta(owner).get("namespace", ""),
-        "labels": labels,
+        "labels": {**(template_labels or {}), **labels},
         "ownerReferences": [controller_ref(owner, "apps/v1", kind)],
     }
     if annotations and meta(owner).get("annotations"):
