@@ -105,12 +105,13 @@ class PodSyncer:
 
     # --- the sync -------------------------------------------------------------------
 
-    async def sync(self, pod: dict[str, Any]) -> RuntimePod:
+    async def sync(self, pod: dict[str, Any], observed: RuntimePod | None = None) -> RuntimePod:
+        """One pass of SyncPod; ``observed`` is the runtime's view if the caller just read it."""
         uid = pod["metadata"]["uid"]
         spec = pod["spec"]
         policy = spec.get("restartPolicy", "Always")
         waiting = self.waiting.setdefault(uid, {})
-        rp = await observe(self.runtime, uid)
+        rp = observed if observed is not None else await observe(self.runtime, uid)
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             await self._stop_sandboxes(rp)  # terminal: nothing restarts; free the IP
             return await observe(self.runtime, uid)

@@ -151,7 +151,7 @@ class PodWorkers:
         """
         first = self.statuses.last(uid) is None
         before = await observe(self.syncer.runtime, uid) if first else None
-        task = asyncio.ensure_future(self.syncer.sync(pod))
+        task = asyncio.ensure_future(self.syncer.sync(pod, before))
         try:
             if before is not None:
                 done, _ = await asyncio.wait({task}, timeout=EARLY_STATUS_AFTER)
