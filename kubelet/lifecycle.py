@@ -39,14 +39,15 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _port(value: Any, container: dict[str, Any]) -> int:
-    """resolvePort: an int, a numeric string, or the name of one of the container's ports."""
+def resolve_port(value: Any, container: dict[str, Any]) -> int:
+    """resolvePort (handlers.go) and ResolveContainerPort (prober): an int, a numeric
+    string, or the name of one of the container's ports; ValueError if none matches."""
     if isinstance(value, int) or str(value).isdigit():
         return int(value)
     for p in container.get("ports") or []:
         if p.get("name") == value:
             return int(p["containerPort"])
-    raise HookError(f"couldn't find port: {value} in {container.get('name')}")
+    raise ValueError(f"couldn't find port: {value} in {container.get('name')}")
 
 
 async def run_handler(
@@ -80,10 +81,10 @@ async def run_handler(
         try:
             url = (
                 f"{str(h.get('scheme', 'HTTP')).lower()}://{h.get('host') or pod_ip}:"
-                f"{_port(h.get('port'), container)}/{path.lstrip('/')}"
+                f"{resolve_port(h.get('port'), container)}/{path.lstrip('/')}"
             )
             await _http_get(runtime, container_id, url, h, real_network)
-        except HookError as e:
+        except (HookError, ValueError) as e:
             raise HookError(
                 f"HTTP lifecycle hook ({path}) for Container {_q(name)} in Pod {_q(who)} failed - error: {e}"
             ) from None

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from client.events import WARNING, EventRecorder
+from kubelet.lifecycle import resolve_port
 from kubelet.ref import container_ref
 from kubelet.runtime import interface as rt
 
@@ -52,11 +53,25 @@ class ProbeSpec:
     timeout: float = 1
     success_threshold: int = 1
     failure_threshold: int = 3
+    #: Why the handler cannot run (a named port the container does not have): every try fails.
+    error: str = ""
 
     @classmethod
-    def from_probe(cls, probe: dict[str, Any]) -> ProbeSpec:
+    def from_probe(cls, probe: dict[str, Any], container: dict[str, Any] | None = None) -> ProbeSpec:
+        """The probe with its ``port`` resolved against ``container`` (a named port is
+        one of its ``ports``, as prober.go's ResolveContainerPort)."""
+        handler, error = probe, ""
+        for kind in ("httpGet", "tcpSocket"):
+            if container is not None and kind in probe and "port" in probe[kind]:
+                try:
+                    port = resolve_port(probe[kind]["port"], container)
+                except ValueError as e:
+                    error = str(e)
+                else:
+                    handler = {**probe, kind: {**probe[kind], "port": port}}
         return cls(
-            handler=probe,
+            handler=handler,
+            error=error,
             initial_delay=probe.get("initialDelaySeconds", 0),
             period=probe.get("periodSeconds", 10),
             timeout=probe.get("timeoutSeconds", 1),
@@ -85,6 +100,8 @@ async def run_probe(
     runtime: rt.RuntimeService, container_id: str, spec: ProbeSpec, pod_ip: str, real_network: bool
 ) -> tuple[bool, str]:
     """One attempt: (passed, output). Mirrors prober.go ``runProbe``."""
+    if spec.error:
+        return False, spec.error
     probe = spec.handler
     if "exec" in probe:
         try:
@@ -185,7 +202,7 @@ class ProbeManager:
                     continue
                 wanted.add((cid, kind))
                 if (cid, kind) not in self._workers:
-                    spec = ProbeSpec.from_probe(probe)
+                    spec = ProbeSpec.from_probe(probe, container)
                     initial = {"liveness": True, "readiness": False, "startup": None}[kind]
                     self._verdicts[(cid, kind)] = Thresholds(spec, initial)
                     task = asyncio.get_running_loop().create_task(
